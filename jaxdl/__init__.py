@@ -1,0 +1,30 @@
+"""jaxdl: the classic derivations of deep learning as pure, verified, jit-compiled JAX functions.
+
+Topic modules (one per seed result): :mod:`jaxdl.logistic` (Q1), :mod:`jaxdl.batchnorm` (Q2),
+:mod:`jaxdl.softmax` (Q3a-b, Q7), :mod:`jaxdl.mlp` (Q3c), :mod:`jaxdl.hessian` (Q4),
+:mod:`jaxdl.noise` (Q5), :mod:`jaxdl.newton` (Q6). Support: :mod:`jaxdl.checks` (validation and
+PSD/symmetry assertions), :mod:`jaxdl.results` (status codes and result types),
+:mod:`jaxdl.data` (bundled datasets) and :mod:`jaxdl.verify` (the identity registry).
+"""
+
+from jaxdl import checks as checks
+from jaxdl import hessian as hessian
+from jaxdl import logistic as logistic
+from jaxdl import results as results
+from jaxdl import softmax as softmax
+from jaxdl.results import FitResult as FitResult
+from jaxdl.results import NewtonResult as NewtonResult
+from jaxdl.results import Status as Status
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FitResult",
+    "NewtonResult",
+    "Status",
+    "checks",
+    "hessian",
+    "logistic",
+    "results",
+    "softmax",
+]

@@ -1,0 +1,361 @@
+"""Validation and matrix assertions: the one place where jaxdl checks its inputs.
+
+Policy (used by every public entry point):
+
+* Shapes, ranks and dtypes are static, so they are checked always, also under ``jit``/``vmap``,
+  and a violation raises ``ValueError``/``TypeError`` naming the argument, what was expected and
+  what came.
+* Values (NaN/inf, labels outside their set, non-positive hyperparameters) are checked eagerly
+  when the value is concrete. Under ``jit``/``vmap`` the value is a tracer: the check is skipped
+  and solvers report the problem through their int32 ``status`` (see :mod:`jaxdl.results`).
+* :func:`assert_psd` and :func:`assert_symmetric` are eager assertions (``AssertionError`` with the
+  offending eigenvalue or asymmetry and the tolerance); :func:`is_psd` and :func:`is_symmetric`
+  are their jittable predicate forms.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = [
+    "is_concrete",
+    "float_array",
+    "common_dtype",
+    "binary_labels",
+    "class_labels",
+    "scalar",
+    "positive_int",
+    "default_rtol",
+    "is_symmetric",
+    "is_psd",
+    "assert_symmetric",
+    "assert_psd",
+    "assert_shape",
+    "assert_rank",
+]
+
+assert_shape = chex.assert_shape
+assert_rank = chex.assert_rank
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def is_concrete(x: Any) -> bool:
+    """True when ``x`` holds concrete values (not a tracer inside jit/vmap/grad)."""
+    return not isinstance(x, jax.core.Tracer)
+
+
+def _shape_text(shape: tuple[Any, ...]) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def float_array(
+    name: str,
+    x: Any,
+    *,
+    ndim: int | tuple[int, ...] | None = None,
+    shape: tuple[Any, ...] | None = None,
+    allow_inf: bool = False,
+    allow_nan: bool = False,
+    min_size: int = 0,
+) -> jax.Array:
+    """Return ``x`` as a floating jax array after checking it; raise naming ``name``.
+
+    Arrays must already have a floating dtype (float32/float64; float16/bfloat16 are accepted
+    too): integer and bool arrays are rejected rather than silently cast. Python scalars and
+    lists are converted to JAX's default float dtype.
+
+    Args:
+      name: the argument's name, used in error messages.
+      x: the value.
+      ndim: required rank (or a tuple of allowed ranks).
+      shape: required shape; entries that are ``None`` are free, strings name a dimension in
+        the message (e.g. ``("n", "d")``) and are free as well; ints must match.
+      allow_inf: accept +-inf entries (NaN still rejected unless ``allow_nan``).
+      allow_nan: accept NaN entries.
+      min_size: every axis given by ``shape``/``ndim`` must have at least this length.
+
+    Returns:
+      A ``jax.Array`` with a floating dtype.
+    """
+    if isinstance(x, (jax.Array, np.ndarray, np.generic)):
+        dt = np.dtype(x.dtype)
+        if not np.issubdtype(dt, np.floating):
+            raise TypeError(
+                f"{name}: expected a floating-point array (float32 or float64), got dtype {dt}"
+            )
+        arr = jnp.asarray(x)
+    elif isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected a floating-point value, got bool {x!r}")
+    elif isinstance(x, (numbers.Real, list, tuple)):
+        try:
+            host = np.asarray(x, dtype=float)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{name}: expected numbers, got {type(x).__name__}: {err}") from None
+        arr = jnp.asarray(host, dtype=jnp.result_type(float))
+    else:
+        raise TypeError(f"{name}: expected an array of floats, got {type(x).__name__}")
+
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            want = " or ".join(f"{a}-D" for a in allowed)
+            extra = f" of shape {_shape_text(shape)}" if shape is not None else ""
+            raise ValueError(
+                f"{name}: expected a {want} array{extra}, got {arr.ndim}-D shape "
+                f"{_shape_text(arr.shape)}"
+            )
+    if shape is not None:
+        if arr.ndim != len(shape):
+            raise ValueError(
+                f"{name}: expected a {len(shape)}-D array of shape {_shape_text(shape)}, got "
+                f"{arr.ndim}-D shape {_shape_text(arr.shape)}"
+            )
+        for want, got in zip(shape, arr.shape, strict=True):
+            if isinstance(want, int) and want != got:
+                raise ValueError(
+                    f"{name}: expected shape {_shape_text(shape)}, got {_shape_text(arr.shape)}"
+                )
+    if min_size and any(s < min_size for s in arr.shape):
+        raise ValueError(
+            f"{name}: expected every axis to have length >= {min_size}, got shape "
+            f"{_shape_text(arr.shape)}"
+        )
+    if is_concrete(arr) and not (allow_inf and allow_nan):
+        if allow_inf:
+            bad = int(jnp.sum(jnp.isnan(arr)))
+            what = "NaN"
+        else:
+            bad = int(jnp.sum(~jnp.isfinite(arr)))
+            what = "non-finite (NaN or inf)"
+        if bad:
+            raise ValueError(f"{name}: expected finite values, got {bad} {what} entries")
+    return arr
+
+
+def common_dtype(**arrays: jax.Array) -> np.dtype:
+    """Check that the named arrays share one float dtype and return it.
+
+    Arrays that came from Python scalars (weakly typed) adopt the others' dtype and are not
+    compared. Raises ``TypeError`` naming the argument whose dtype differs.
+    """
+    first_name, first = None, None
+    for nm, a in arrays.items():
+        if getattr(a, "weak_type", False):
+            continue
+        if first is None:
+            first_name, first = nm, np.dtype(a.dtype)
+        elif np.dtype(a.dtype) != first:
+            raise TypeError(
+                f"{nm}: expected dtype {first} (the dtype of {first_name}), got "
+                f"{np.dtype(a.dtype)}; cast the inputs to one float dtype"
+            )
+    if first is None:
+        first = np.dtype(jnp.result_type(float))
+    return first
+
+
+def binary_labels(name: str, y: Any, n: int, dtype: Any) -> jax.Array:
+    """Labels in {0, 1} of shape ``(n,)``, returned in ``dtype``. Values checked eagerly."""
+    if isinstance(y, (list, tuple)):
+        y = np.asarray(y)
+    if not hasattr(y, "shape"):
+        raise TypeError(f"{name}: expected an array of 0/1 labels, got {type(y).__name__}")
+    if y.ndim != 1 or y.shape[0] != n:
+        raise ValueError(
+            f"{name}: expected shape ({n},) (one 0/1 label per row of X), got "
+            f"{_shape_text(tuple(y.shape))}"
+        )
+    if is_concrete(y):
+        host = np.asarray(y)
+        if host.dtype.kind not in "biuf":
+            raise TypeError(f"{name}: expected numeric 0/1 labels, got dtype {host.dtype}")
+        bad = ~((host == 0) | (host == 1))
+        if bad.any():
+            example = host[bad][0]
+            raise ValueError(
+                f"{name}: expected labels in {{0, 1}}, got {int(bad.sum())} other value(s), "
+                f"e.g. {example!r}"
+            )
+    return jnp.asarray(y, dtype=dtype)
+
+
+def class_labels(name: str, y: Any, n: int, k: int) -> jax.Array:
+    """Integer class labels in ``0..k-1`` of shape ``(n,)``. Values checked eagerly."""
+    if isinstance(y, (list, tuple)):
+        y = np.asarray(y)
+    if not hasattr(y, "shape") or y.ndim != 1 or y.shape[0] != n:
+        got = _shape_text(tuple(y.shape)) if hasattr(y, "shape") else type(y).__name__
+        raise ValueError(f"{name}: expected shape ({n},) (one class id per row of X), got {got}")
+    if is_concrete(y):
+        host = np.asarray(y)
+        if host.dtype.kind not in "biuf":
+            raise TypeError(f"{name}: expected integer class ids, got dtype {host.dtype}")
+        bad = (host != np.round(host)) | (host < 0) | (host >= k)
+        if bad.any():
+            raise ValueError(
+                f"{name}: expected integer class ids in 0..{k - 1}, got "
+                f"{int(bad.sum())} other value(s), e.g. {host[bad][0]!r}"
+            )
+    return jnp.asarray(y).astype(jnp.int32)
+
+
+def scalar(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> Any:
+    """Check a real hyperparameter against an interval (eagerly; tracers pass unchecked).
+
+    Example: ``scalar("lr_w", lr_w, low=0, low_open=True)`` demands ``lr_w > 0``.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected a real number, got bool {value!r}")
+    if not is_concrete(value):
+        return value
+    try:
+        v = float(np.asarray(value))
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name}: expected a real number, got {type(value).__name__}"
+        ) from None
+    lo_txt = "" if low is None else (f"> {low:g}" if low_open else f">= {low:g}")
+    hi_txt = "" if high is None else (f"< {high:g}" if high_open else f"<= {high:g}")
+    want = " and ".join(t for t in (lo_txt, hi_txt) if t) or "a finite number"
+    ok = np.isfinite(v)
+    if low is not None:
+        ok = ok and (v > low if low_open else v >= low)
+    if high is not None:
+        ok = ok and (v < high if high_open else v <= high)
+    if not ok:
+        raise ValueError(f"{name}: expected a finite number {want}, got {v!r}")
+    return value
+
+
+def positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
+    """A static Python int ``>= minimum`` (step budgets, sizes)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name}: expected an int >= {minimum}, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name}: expected an int >= {minimum}, got {int(value)}")
+    return int(value)
+
+
+# ----------------------------------------------------------------------------------------------
+# Symmetric / PSD matrices.
+
+
+def default_rtol(dtype: Any, size: int) -> float:
+    """Default relative tolerance for symmetry/PSD checks of a ``size x size`` matrix.
+
+    Rounding in forming a matrix and in its eigendecomposition moves eigenvalues by a few
+    ``size * eps * ||H||``; the default is ``4 * max(size, 16) * eps``.
+    """
+    return 4.0 * max(int(size), 16) * float(jnp.finfo(dtype).eps)
+
+
+def _square(name: str, H: Any) -> jax.Array:
+    H = float_array(name, H, allow_inf=True, allow_nan=True)
+    if H.ndim < 2 or H.shape[-1] != H.shape[-2]:
+        raise ValueError(
+            f"{name}: expected a square matrix (or a batch of them) of shape (..., d, d), got "
+            f"shape {_shape_text(H.shape)}"
+        )
+    return H
+
+
+def _asymmetry(H: jax.Array) -> tuple[jax.Array, jax.Array]:
+    HT = jnp.swapaxes(H, -1, -2)
+    asym = jnp.max(jnp.abs(H - HT), axis=(-2, -1))
+    scale = jnp.max(jnp.abs(H), axis=(-2, -1))
+    return asym, scale
+
+
+def _eig_extremes(H: jax.Array) -> tuple[jax.Array, jax.Array]:
+    sym = 0.5 * (H + jnp.swapaxes(H, -1, -2))
+    ev = jnp.linalg.eigvalsh(sym)
+    return ev[..., 0], jnp.max(jnp.abs(ev), axis=-1)
+
+
+def is_symmetric(H: Any, *, rtol: float | None = None, atol: float = 0.0) -> jax.Array:
+    """Jittable: ``max|H - H^T| <= rtol * max|H| + atol`` (batched over leading axes)."""
+    H = _square("H", H)
+    rtol = default_rtol(H.dtype, H.shape[-1]) if rtol is None else rtol
+    asym, scale = _asymmetry(H)
+    return jnp.isfinite(scale) & (asym <= rtol * scale + atol)
+
+
+def is_psd(H: Any, *, rtol: float | None = None, atol: float = 0.0) -> jax.Array:
+    """Jittable: the smallest eigenvalue of sym(H) is ``>= -(rtol * max|eig| + atol)``.
+
+    ``sym(H) = (H + H^T) / 2``: for a real matrix, ``v^T H v = v^T sym(H) v``. A matrix with a
+    NaN or inf entry is never PSD. Batched over leading axes.
+    """
+    H = _square("H", H)
+    rtol = default_rtol(H.dtype, H.shape[-1]) if rtol is None else rtol
+    finite = jnp.all(jnp.isfinite(H), axis=(-2, -1))
+    safe = jnp.where(finite[..., None, None], H, jnp.zeros_like(H))
+    lam_min, scale = _eig_extremes(safe)
+    return finite & (lam_min >= -(rtol * scale + atol))
+
+
+def assert_symmetric(
+    H: Any, *, rtol: float | None = None, atol: float = 0.0, name: str = "H"
+) -> None:
+    """Eagerly assert that ``H`` (or each matrix of a batch) is symmetric to a tolerance.
+
+    Raises:
+      AssertionError: naming the largest asymmetry ``max|H - H^T|`` and the tolerance.
+    """
+    H = _square(name, H)
+    rtol = default_rtol(H.dtype, H.shape[-1]) if rtol is None else rtol
+    asym, scale = (np.asarray(a) for a in _asymmetry(H))
+    tol = rtol * scale + atol
+    bad = ~(asym <= tol)
+    if bad.any():
+        i = int(np.argmax(np.where(bad, asym - tol, -np.inf).ravel()))
+        a, t = asym.ravel()[i], tol.ravel()[i]
+        where = f" (batch element {np.unravel_index(i, asym.shape)})" if asym.ndim else ""
+        raise AssertionError(
+            f"{name} is not symmetric{where}: largest asymmetry max|H - H^T| = {a:.3e} exceeds "
+            f"the tolerance {t:.3e} (rtol {rtol:.1e} x max|H| {scale.ravel()[i]:.3e} + atol "
+            f"{atol:.1e})"
+        )
+
+
+def assert_psd(H: Any, *, rtol: float | None = None, atol: float = 0.0, name: str = "H") -> None:
+    """Eagerly assert that ``H`` (or each matrix of a batch) is positive semidefinite.
+
+    The test is on the symmetric part's smallest eigenvalue ``lam_min``:
+    ``lam_min >= -(rtol * max|eigenvalue| + atol)``, with ``rtol`` from :func:`default_rtol`
+    unless given, so rounding does not raise false alarms while a negative eigenvalue of
+    relative size ``1e-3`` is caught (float32 up to ``d`` of a few hundred).
+
+    Raises:
+      AssertionError: giving the smallest eigenvalue and the tolerance.
+    """
+    H = _square(name, H)
+    if not bool(np.all(np.isfinite(np.asarray(H)))):
+        raise AssertionError(f"{name} is not positive semidefinite: it has NaN or inf entries")
+    rtol = default_rtol(H.dtype, H.shape[-1]) if rtol is None else rtol
+    lam_min, scale = (np.asarray(a) for a in _eig_extremes(H))
+    tol = rtol * scale + atol
+    bad = ~(lam_min >= -tol)
+    if bad.any():
+        i = int(np.argmin(np.where(bad, lam_min + tol, np.inf).ravel()))
+        where = f" (batch element {np.unravel_index(i, lam_min.shape)})" if lam_min.ndim else ""
+        raise AssertionError(
+            f"{name} is not positive semidefinite{where}: smallest eigenvalue "
+            f"{lam_min.ravel()[i]:.3e} < -{tol.ravel()[i]:.3e} (tolerance: rtol {rtol:.1e} x "
+            f"largest |eigenvalue| {scale.ravel()[i]:.3e} + atol {atol:.1e})"
+        )

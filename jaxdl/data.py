@@ -1,0 +1,567 @@
+"""Datasets: two bundled real data sets, a CSV loader, standardisation, synthetic generators.
+
+Everything here is a plain function.  Real data come back as NumPy arrays in a
+:class:`Dataset`; synthetic data come back as JAX arrays of the requested dtype.
+Nothing is rescaled behind the caller's back: call :func:`standardize` yourself.
+
+The bundled files live in ``jaxdl/datasets/`` (see ``SOURCES.md`` there for their
+origin and licence) and are read with :mod:`importlib.resources`, so no network
+access and no scikit-learn are needed.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import math
+import numbers
+import os
+from importlib import resources
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = [
+    "BUNDLED",
+    "Dataset",
+    "load",
+    "load_breast_cancer",
+    "load_csv",
+    "load_digits",
+    "make_logistic",
+    "make_multiclass",
+    "make_separable",
+    "standardize",
+]
+
+
+class Dataset(NamedTuple):
+    """A labelled classification data set.
+
+    Attributes:
+      X: features, ``np.ndarray`` of float64, shape ``(n, d)``.
+      y: class ids ``0..K-1``, ``np.ndarray`` of int32, shape ``(n,)``.
+      feature_names: ``d`` column names.
+      target_names: ``K`` class names; ``target_names[c]`` names class id ``c``.
+      name: a short name for the data set (bundled name or file stem).
+
+    Example:
+      >>> ds = load_breast_cancer()
+      >>> ds.X.shape, ds.y.dtype
+      ((569, 30), dtype('int32'))
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    feature_names: tuple[str, ...]
+    target_names: tuple[str, ...]
+    name: str
+
+    def __repr__(self) -> str:
+        n, d = self.X.shape
+        return (
+            f"Dataset(name={self.name!r}, n={n}, d={d}, "
+            f"classes={len(self.target_names)}, target_names={self.target_names!r})"
+        )
+
+
+# ---------------------------------------------------------------------------
+# CSV parsing (shared by the bundled loaders and load_csv)
+# ---------------------------------------------------------------------------
+
+
+def _column_label(j: int, names: list[str] | None) -> str:
+    """How an error message names column ``j`` (0-based): 1-based number plus header name."""
+    if names is None:
+        return f"column {j + 1}"
+    return f"column {j + 1} ({names[j]!r})"
+
+
+def _parse_csv(
+    text: str, *, source: str, label_column: int | str, header: bool, delimiter: str, name: str
+) -> Dataset:
+    """Parse CSV text into a Dataset; ``source`` is how error messages name the file."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    names: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []  # (1-based line number in the file, cells)
+    for cells in reader:
+        if not cells or (len(cells) == 1 and not cells[0].strip()):
+            continue  # blank line
+        if header and names is None:
+            names = [c.strip() for c in cells]
+            continue
+        rows.append((reader.line_num, cells))
+
+    if names is None and header:
+        raise ValueError(f"{source}: the file is empty (expected a header row and data rows)")
+    ncols = len(names) if names is not None else (len(rows[0][1]) if rows else 0)
+
+    if len(rows) < 2:
+        raise ValueError(f"{source}: need at least 2 data rows, found {len(rows)}")
+    if ncols < 2:
+        raise ValueError(
+            f"{source}: need at least one feature column besides the label column, "
+            f"found {ncols} column(s)"
+        )
+
+    # Resolve the label column.
+    if isinstance(label_column, str):
+        if names is None:
+            raise ValueError(
+                f"label_column: a column name ({label_column!r}) needs header=True; "
+                "pass an integer index instead"
+            )
+        if label_column not in names:
+            raise ValueError(
+                f"label_column: expected one of the header names {names}, got {label_column!r}"
+            )
+        lab = names.index(label_column)
+    elif isinstance(label_column, numbers.Integral) and not isinstance(label_column, bool):
+        if not -ncols <= int(label_column) < ncols:
+            raise ValueError(
+                f"label_column: expected an index in [{-ncols}, {ncols}) for {source} "
+                f"({ncols} columns), got {label_column}"
+            )
+        lab = int(label_column) % ncols
+    else:
+        raise TypeError(
+            f"label_column: expected an int index or a header name, got {label_column!r}"
+        )
+
+    feat_cols = [j for j in range(ncols) if j != lab]
+    X = np.empty((len(rows), ncols - 1), dtype=np.float64)
+    y = np.empty(len(rows), dtype=np.int64)
+    for i, (line, cells) in enumerate(rows):
+        if len(cells) != ncols:
+            raise ValueError(
+                f"{source}: line {line} has {len(cells)} fields, expected {ncols}"
+                + (" (as in the header)" if names is not None else " (as in the first row)")
+            )
+        for k, j in enumerate(feat_cols):
+            X[i, k] = _parse_number(cells[j], source=source, line=line, col=_column_label(j, names))
+        y[i] = _parse_label(cells[lab], source=source, line=line, col=_column_label(lab, names))
+
+    if names is None:
+        feature_names = tuple(f"x{k}" for k in range(ncols - 1))
+    else:
+        feature_names = tuple(names[j] for j in feat_cols)
+    n_classes = int(y.max()) + 1
+    target_names = tuple(str(c) for c in range(n_classes))
+    return Dataset(X, y.astype(np.int32), feature_names, target_names, name)
+
+
+def _parse_number(cell: str, *, source: str, line: int, col: str) -> float:
+    text = cell.strip()
+    if not text:
+        raise ValueError(f"{source}: line {line}, {col}: empty cell (expected a number)")
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{source}: line {line}, {col}: expected a number, got {cell!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{source}: line {line}, {col}: expected a finite number, got {cell!r}")
+    return value
+
+
+_INT32_MAX = int(np.iinfo(np.int32).max)
+
+
+def _parse_label(cell: str, *, source: str, line: int, col: str) -> int:
+    text = cell.strip()
+    what = f"{source}: line {line}, label {col}: labels must be integers (class ids 0..K-1)"
+    if not text:
+        raise ValueError(f"{what}, got an empty cell")
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{what}, got {cell!r}") from None
+    if not (math.isfinite(value) and value == int(value)):
+        raise ValueError(f"{what}, got {cell!r}")
+    if value < 0:
+        raise ValueError(
+            f"{what}, got the negative id {cell!r}; remap the labels yourself "
+            "(e.g. {-1, 1} -> {0, 1})"
+        )
+    if value > _INT32_MAX:
+        raise ValueError(f"{what}, got {cell!r}, which does not fit in int32")
+    return int(value)
+
+
+def _file_stem(path: str | os.PathLike[str]) -> str:
+    base = os.path.basename(os.fspath(path))
+    for suffix in (".csv.gz", ".gz", ".csv"):
+        if base.lower().endswith(suffix):
+            return base[: -len(suffix)]
+    return base
+
+
+# ---------------------------------------------------------------------------
+# Loaders
+# ---------------------------------------------------------------------------
+
+
+def load_csv(
+    path: str | os.PathLike[str],
+    *,
+    label_column: int | str = -1,
+    header: bool = True,
+    delimiter: str = ",",
+) -> Dataset:
+    """Load a numeric classification data set from a CSV file (plain or ``.gz``).
+
+    Every cell must be a finite number.  The label column must hold integer class
+    ids ``0..K-1`` (``"1"`` and ``"1.0"`` are both read as 1); they are kept as
+    given, never remapped.  ``K`` is ``max(label) + 1`` and ``target_names`` is
+    ``("0", ..., str(K - 1))``.  Blank lines are skipped.
+
+    Args:
+      path: the file; a name ending in ``.gz`` is read through gzip.
+      label_column: index (negative counts from the end) or, with ``header=True``,
+        the header name of the label column.
+      header: whether the first non-blank line holds column names.  Without one the
+        features are named ``x0, x1, ...``.
+      delimiter: the field separator.
+
+    Returns:
+      A :class:`Dataset` named after the file stem.
+
+    Raises:
+      FileNotFoundError: ``path`` does not exist.
+      ValueError: an empty or non-numeric cell (the message names the file, the
+        line number as counted in the file starting at 1, the column and the text);
+        a label that is not a non-negative integer; a ragged row; fewer than 2
+        data rows; no feature column.
+
+    Example:
+      >>> ds = load_csv("my_data.csv", label_column="class")  # doctest: +SKIP
+      >>> ds.X.shape, ds.y[:5]  # doctest: +SKIP
+    """
+    fspath = os.fspath(path)
+    if not os.path.isfile(fspath):
+        if os.path.exists(fspath):
+            raise ValueError(f"load_csv: {fspath!r} is not a regular file")
+        raise FileNotFoundError(f"load_csv: no such file: {fspath!r}")
+    with open(fspath, "rb") as f:
+        raw = f.read()
+    if fspath.lower().endswith(".gz"):
+        raw = gzip.decompress(raw)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{fspath}: not UTF-8 text ({e})") from None
+    return _parse_csv(
+        text,
+        source=fspath,
+        label_column=label_column,
+        header=header,
+        delimiter=delimiter,
+        name=_file_stem(fspath),
+    )
+
+
+def _load_bundled(file_name: str, *, name: str, target_names: tuple[str, ...]) -> Dataset:
+    raw = resources.files("jaxdl").joinpath("datasets").joinpath(file_name).read_bytes()
+    ds = _parse_csv(
+        gzip.decompress(raw).decode("utf-8"),
+        source=f"jaxdl/datasets/{file_name}",
+        label_column=-1,
+        header=True,
+        delimiter=",",
+        name=name,
+    )
+    return ds._replace(target_names=target_names)
+
+
+def load_breast_cancer() -> Dataset:
+    """Load the Wisconsin diagnostic breast cancer data (WDBC), bundled with jaxdl.
+
+    569 fine-needle-aspirate samples, 30 real-valued nuclear features (mean,
+    standard error and worst value of ten measurements), binary diagnosis.
+    Label convention (scikit-learn's): ``0 = malignant`` (212 samples),
+    ``1 = benign`` (357 samples).  Features are unscaled (areas reach ~4000,
+    fractal dimensions ~0.05): call :func:`standardize` before gradient methods.
+    Source: UCI Machine Learning Repository (Wolberg, Street, Mangasarian 1995),
+    CC BY 4.0; see ``jaxdl/datasets/SOURCES.md``.
+
+    Args:
+      None.
+
+    Returns:
+      A :class:`Dataset` with ``X`` (569, 30) float64, ``y`` (569,) int32 in {0, 1},
+      ``target_names == ("malignant", "benign")``.
+
+    Example:
+      >>> ds = load_breast_cancer()
+      >>> ds.X.shape, int((ds.y == 0).sum()), ds.target_names
+      ((569, 30), 212, ('malignant', 'benign'))
+    """
+    return _load_bundled(
+        "breast_cancer.csv.gz", name="breast_cancer", target_names=("malignant", "benign")
+    )
+
+
+def load_digits() -> Dataset:
+    """Load the 8x8 optical handwritten digits (1797 images, 10 classes), bundled with jaxdl.
+
+    Each row is an 8x8 image flattened row-major (feature ``pixel_r_c``), each
+    pixel an integer count in 0..16 stored as float64; label = the digit 0..9.
+    This is the UCI optical digits test set as distributed with scikit-learn.
+    Source: UCI Machine Learning Repository (Alpaydin & Kaynak), CC BY 4.0; see
+    ``jaxdl/datasets/SOURCES.md``.
+
+    Args:
+      None.
+
+    Returns:
+      A :class:`Dataset` with ``X`` (1797, 64) float64, ``y`` (1797,) int32 in 0..9,
+      ``target_names == ("0", ..., "9")``.
+
+    Example:
+      >>> ds = load_digits()
+      >>> ds.X.shape, ds.X.reshape(-1, 8, 8).shape, len(ds.target_names)
+      ((1797, 64), (1797, 8, 8), 10)
+    """
+    return _load_bundled(
+        "digits.csv.gz", name="digits", target_names=tuple(str(c) for c in range(10))
+    )
+
+
+BUNDLED = {"breast_cancer": load_breast_cancer, "digits": load_digits}
+"""Names accepted by :func:`load`, mapped to their loaders."""
+
+
+def load(name_or_path: str | os.PathLike[str]) -> Dataset:
+    """Load a bundled data set by name, or a CSV file by path.
+
+    A bundled name wins over a file of the same name in the working directory.
+    A path is read with :func:`load_csv` defaults (header row, label in the last column).
+
+    Args:
+      name_or_path: ``"breast_cancer"``, ``"digits"``, or a path to a ``.csv``
+        (or ``.csv.gz``) file.
+
+    Returns:
+      A :class:`Dataset`.
+
+    Raises:
+      ValueError: ``name_or_path`` is neither a bundled name nor an existing file.
+
+    Example:
+      >>> load("digits").X.shape
+      (1797, 64)
+    """
+    if isinstance(name_or_path, str) and name_or_path in BUNDLED:
+        return BUNDLED[name_or_path]()
+    if os.path.isfile(os.fspath(name_or_path)):
+        return load_csv(name_or_path)
+    raise ValueError(
+        f"name_or_path: expected a bundled data set name ({', '.join(sorted(BUNDLED))}) "
+        f"or the path of an existing CSV file, got {os.fspath(name_or_path)!r} "
+        "(no such bundled name, and no such file)"
+    )
+
+
+# ---------------------------------------------------------------------------
+# Standardisation
+# ---------------------------------------------------------------------------
+
+
+def standardize(X, *, mean=None, scale=None):
+    """Shift and scale each column of ``X`` to zero mean and unit variance.
+
+    ``mean`` is the column mean and ``scale`` the column standard deviation
+    (population, ``ddof=0``).  A column whose standard deviation is zero (or
+    within float rounding of zero relative to its mean: ``std <= n * eps * |mean|``)
+    gets ``scale = 1``, so it maps to (about) zero instead of dividing by zero;
+    the output never contains NaN or inf from a constant column.  To apply a
+    transform fitted on training data to new data, pass that ``mean`` and
+    ``scale`` back in (both, or neither).  Works on NumPy or JAX input and
+    returns JAX arrays; integer input is promoted to the default float dtype.
+
+    Args:
+      X: array of shape ``(n, d)``.
+      mean: optional fitted column means, shape ``(d,)``.
+      scale: optional fitted column scales, shape ``(d,)``.
+
+    Returns:
+      ``(Xs, mean, scale)`` with ``Xs = (X - mean) / scale``.
+
+    Example:
+      >>> ds = load_breast_cancer()
+      >>> Xs, mu, sd = standardize(ds.X[:400])
+      >>> Xs_test, _, _ = standardize(ds.X[400:], mean=mu, scale=sd)
+    """
+    X = jnp.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"X: expected a 2-D array (n, d), got shape {X.shape}")
+    if not jnp.issubdtype(X.dtype, jnp.inexact):
+        X = X.astype(jnp.result_type(float))
+    if (mean is None) != (scale is None):
+        raise ValueError(
+            "mean, scale: expected both (to apply a fitted transform) or neither (to fit), "
+            f"got mean={'None' if mean is None else 'an array'}, "
+            f"scale={'None' if scale is None else 'an array'}"
+        )
+    n, d = X.shape
+    if mean is None:
+        if n < 1:
+            raise ValueError(f"X: expected at least 1 row to fit on, got shape {X.shape}")
+        mean = jnp.mean(X, axis=0)
+        std = jnp.sqrt(jnp.mean(jnp.square(X - mean), axis=0))
+        eps = jnp.finfo(X.dtype).eps
+        constant = std <= n * eps * jnp.abs(mean)  # also true for std == 0 exactly
+        scale = jnp.where(constant, jnp.ones_like(std), std)
+    else:
+        mean = jnp.asarray(mean, dtype=X.dtype)
+        scale = jnp.asarray(scale, dtype=X.dtype)
+        for label, a in (("mean", mean), ("scale", scale)):
+            if a.shape != (d,):
+                raise ValueError(f"{label}: expected shape ({d},) to match X, got {a.shape}")
+    return (X - mean) / scale, mean, scale
+
+
+# ---------------------------------------------------------------------------
+# Synthetic generators
+# ---------------------------------------------------------------------------
+
+
+def _check_int(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_float_dtype(dtype):
+    dt = jnp.dtype(dtype)
+    if not jnp.issubdtype(dt, jnp.floating):
+        raise ValueError(f"dtype: expected a floating dtype (e.g. jnp.float32), got {dt}")
+    return dt
+
+
+def _check_real(name: str, value, *, positive: bool) -> float:
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    ok = ok and math.isfinite(value) and (value > 0 if positive else value >= 0)
+    if not ok:
+        expected = "a finite number > 0" if positive else "a finite number >= 0"
+        raise ValueError(f"{name}: expected {expected}, got {value!r}")
+    return float(value)
+
+
+def make_logistic(key, n, d, *, dtype=jnp.float32, scale=1.0):
+    """Draw a non-separable binary problem from a logistic model.
+
+    ``X ~ N(0, I)``; ``(w_true, b_true) ~ N(0, scale**2 / (d + 1))`` jointly, so the
+    logit ``X @ w_true + b_true`` has standard deviation about ``scale``; labels
+    ``y ~ Bernoulli(sigmoid(X @ w_true + b_true))``.  Because the labels are
+    random given ``X``, for ``n >> d`` the data are (with overwhelming
+    probability) not linearly separable and the maximum-likelihood fit is finite.
+    Larger ``scale`` means cleaner labels.  Same key -> identical arrays.
+
+    Args:
+      key: a JAX PRNG key.
+      n: number of samples, an integer >= 1.
+      d: number of features, an integer >= 1.
+      dtype: floating dtype of every returned array (float64 needs jax x64 enabled).
+      scale: size of the true logit, a finite number >= 0 (0 gives coin-flip labels).
+
+    Returns:
+      ``(X, y, w_true, b_true)``: ``X`` (n, d), ``y`` (n,) with values {0., 1.},
+      ``w_true`` (d,), ``b_true`` () -- all of ``dtype``.
+
+    Example:
+      >>> X, y, w, b = make_logistic(jax.random.key(0), 500, 5)
+      >>> X.shape, y.dtype
+      ((500, 5), dtype('float32'))
+    """
+    n = _check_int("n", n, 1)
+    d = _check_int("d", d, 1)
+    dt = _check_float_dtype(dtype)
+    scale = _check_real("scale", scale, positive=False)
+    k_x, k_w, k_y = jax.random.split(key, 3)
+    X = jax.random.normal(k_x, (n, d), dtype=dt)
+    v = jax.random.normal(k_w, (d + 1,), dtype=dt) * jnp.asarray(scale / math.sqrt(d + 1), dt)
+    w_true, b_true = v[:d], v[d]
+    p = jax.nn.sigmoid(X @ w_true + b_true)
+    y = jax.random.bernoulli(k_y, p).astype(dt)
+    return X, y, w_true, b_true
+
+
+def make_separable(key, n, d, *, margin=0.5, dtype=jnp.float32):
+    """Draw a strictly linearly separable binary problem with a guaranteed margin.
+
+    ``w_true`` is a random unit vector and ``b_true ~ N(0, 0.25)``.  Points start
+    as ``N(0, I)``; each is then pushed ``margin`` further from the hyperplane
+    ``{x : x @ w_true + b_true = 0}`` along ``w_true`` (away from it, on its own
+    side), so every point lies at geometric distance ``>= margin`` from the
+    hyperplane, and ``y = 1[X @ w_true + b_true > 0]``.  (With small ``n`` one class
+    can be absent or rare.)  Same key -> identical arrays.
+
+    Args:
+      key: a JAX PRNG key.
+      n: number of samples, an integer >= 1.
+      d: number of features, an integer >= 1.
+      margin: the guaranteed distance to the separating hyperplane, a finite number > 0.
+      dtype: floating dtype of every returned array (float64 needs jax x64 enabled).
+
+    Returns:
+      ``(X, y, w_true, b_true)``: ``X`` (n, d), ``y`` (n,) with values {0., 1.},
+      ``w_true`` (d,) with unit norm, ``b_true`` () -- all of ``dtype``.
+
+    Example:
+      >>> X, y, w, b = make_separable(jax.random.key(0), 200, 2, margin=0.5)
+      >>> bool(jnp.all(jnp.abs(X @ w + b) >= 0.5 - 1e-5))
+      True
+    """
+    n = _check_int("n", n, 1)
+    d = _check_int("d", d, 1)
+    dt = _check_float_dtype(dtype)
+    margin = _check_real("margin", margin, positive=True)
+    k_x, k_w, k_b = jax.random.split(key, 3)
+    w = jax.random.normal(k_w, (d,), dtype=dt)
+    w_true = w / jnp.linalg.norm(w)
+    b_true = jax.random.normal(k_b, (), dtype=dt) * jnp.asarray(0.5, dt)
+    X0 = jax.random.normal(k_x, (n, d), dtype=dt)
+    side = jnp.where(X0 @ w_true + b_true >= 0, 1.0, -1.0).astype(dt)
+    X = X0 + (jnp.asarray(margin, dt) * side)[:, None] * w_true[None, :]
+    y = (side > 0).astype(dt)
+    return X, y, w_true, b_true
+
+
+def make_multiclass(key, n, d, k, *, dtype=jnp.float32, scale=1.0):
+    """Draw a non-separable ``k``-class problem from a softmax (multinomial logistic) model.
+
+    ``X ~ N(0, I)``; weights ``W ~ N(0, scale**2 / (d + 1))`` of shape (d, k) and
+    biases ``b`` likewise of shape (k,); each label is drawn from
+    ``Categorical(softmax(x @ W + b))``, so for ``n >> d`` the classes overlap.
+    Same key -> identical arrays.
+
+    Args:
+      key: a JAX PRNG key.
+      n: number of samples, an integer >= 1.
+      d: number of features, an integer >= 1.
+      k: number of classes, an integer >= 2.
+      dtype: floating dtype of ``X`` (float64 needs jax x64 enabled).
+      scale: size of the true logits, a finite number >= 0.
+
+    Returns:
+      ``(X, y)``: ``X`` (n, d) of ``dtype``; ``y`` (n,) int32 class ids in ``0..k-1``.
+
+    Example:
+      >>> X, y = make_multiclass(jax.random.key(0), 300, 4, 3)
+      >>> X.shape, y.dtype
+      ((300, 4), dtype('int32'))
+    """
+    n = _check_int("n", n, 1)
+    d = _check_int("d", d, 1)
+    k = _check_int("k", k, 2)
+    dt = _check_float_dtype(dtype)
+    scale = _check_real("scale", scale, positive=False)
+    k_x, k_w, k_y = jax.random.split(key, 3)
+    X = jax.random.normal(k_x, (n, d), dtype=dt)
+    Wb = jax.random.normal(k_w, (d + 1, k), dtype=dt) * jnp.asarray(scale / math.sqrt(d + 1), dt)
+    logits = X @ Wb[:d] + Wb[d]
+    y = jax.random.categorical(k_y, logits, axis=-1).astype(jnp.int32)
+    return X, y

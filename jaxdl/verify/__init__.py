@@ -1,0 +1,56 @@
+"""The verification registry: every closed form of the seed, checked against JAX autodiff.
+
+An identity is data (:class:`Identity`): a name, the seed question, the closed form, its
+autodiff reference, an input sampler and per-dtype tolerances. Each identity is written once,
+in the submodule of its topic, and the tests, the ``jaxdl verify`` command and the notebooks
+all run this one registry.
+
+Example:
+  >>> from jaxdl import verify
+  >>> outcomes = verify.run(dtypes=("float64",))
+  >>> all(o.ok for o in outcomes)
+  True
+"""
+
+from jaxdl.verify import hessian as _hessian  # noqa: F401  (registers Q4)
+from jaxdl.verify import logistic as _logistic  # noqa: F401  (registers Q1)
+from jaxdl.verify import softmax as _softmax  # noqa: F401  (registers Q3a/b, Q7)
+from jaxdl.verify.core import (
+    DTYPES as DTYPES,
+)
+from jaxdl.verify.core import (
+    REGISTRY as REGISTRY,
+)
+from jaxdl.verify.core import (
+    Identity as Identity,
+)
+from jaxdl.verify.core import (
+    Outcome as Outcome,
+)
+from jaxdl.verify.core import (
+    check as check,
+)
+from jaxdl.verify.core import (
+    format_table as format_table,
+)
+from jaxdl.verify.core import (
+    psd_identity as psd_identity,
+)
+from jaxdl.verify.core import (
+    register as register,
+)
+from jaxdl.verify.core import (
+    run as run,
+)
+
+__all__ = [
+    "DTYPES",
+    "REGISTRY",
+    "Identity",
+    "Outcome",
+    "check",
+    "format_table",
+    "psd_identity",
+    "register",
+    "run",
+]
