@@ -287,6 +287,13 @@ def _eig_extremes(H: jax.Array) -> tuple[jax.Array, jax.Array]:
     return ev[..., 0], jnp.max(jnp.abs(ev), axis=-1)
 
 
+def _batch_element(flat_index: int, shape: tuple[int, ...]) -> str:
+    if not shape:
+        return ""
+    idx = tuple(int(j) for j in np.unravel_index(flat_index, shape))
+    return f" (batch element {idx})"
+
+
 def is_symmetric(H: Any, *, rtol: float | None = None, atol: float = 0.0) -> jax.Array:
     """Jittable: ``max|H - H^T| <= rtol * max|H| + atol`` (batched over leading axes)."""
     H = _square("H", H)
@@ -325,7 +332,7 @@ def assert_symmetric(
     if bad.any():
         i = int(np.argmax(np.where(bad, asym - tol, -np.inf).ravel()))
         a, t = asym.ravel()[i], tol.ravel()[i]
-        where = f" (batch element {np.unravel_index(i, asym.shape)})" if asym.ndim else ""
+        where = _batch_element(i, asym.shape)
         raise AssertionError(
             f"{name} is not symmetric{where}: largest asymmetry max|H - H^T| = {a:.3e} exceeds "
             f"the tolerance {t:.3e} (rtol {rtol:.1e} x max|H| {scale.ravel()[i]:.3e} + atol "
@@ -353,7 +360,7 @@ def assert_psd(H: Any, *, rtol: float | None = None, atol: float = 0.0, name: st
     bad = ~(lam_min >= -tol)
     if bad.any():
         i = int(np.argmin(np.where(bad, lam_min + tol, np.inf).ravel()))
-        where = f" (batch element {np.unravel_index(i, lam_min.shape)})" if lam_min.ndim else ""
+        where = _batch_element(i, lam_min.shape)
         raise AssertionError(
             f"{name} is not positive semidefinite{where}: smallest eigenvalue "
             f"{lam_min.ravel()[i]:.3e} < -{tol.ravel()[i]:.3e} (tolerance: rtol {rtol:.1e} x "

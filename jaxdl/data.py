@@ -12,6 +12,7 @@ access and no scikit-learn are needed.
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import io
 import math
@@ -409,18 +410,29 @@ def standardize(X, *, mean=None, scale=None):
     if mean is None:
         if n < 1:
             raise ValueError(f"X: expected at least 1 row to fit on, got shape {X.shape}")
-        mean = jnp.mean(X, axis=0)
-        std = jnp.sqrt(jnp.mean(jnp.square(X - mean), axis=0))
-        eps = jnp.finfo(X.dtype).eps
-        constant = std <= n * eps * jnp.abs(mean)  # also true for std == 0 exactly
-        scale = jnp.where(constant, jnp.ones_like(std), std)
-    else:
-        mean = jnp.asarray(mean, dtype=X.dtype)
-        scale = jnp.asarray(scale, dtype=X.dtype)
-        for label, a in (("mean", mean), ("scale", scale)):
-            if a.shape != (d,):
-                raise ValueError(f"{label}: expected shape ({d},) to match X, got {a.shape}")
-    return (X - mean) / scale, mean, scale
+        return _fit_standardize(X)
+    mean = jnp.asarray(mean, dtype=X.dtype)
+    scale = jnp.asarray(scale, dtype=X.dtype)
+    for label, a in (("mean", mean), ("scale", scale)):
+        if a.shape != (d,):
+            raise ValueError(f"{label}: expected shape ({d},) to match X, got {a.shape}")
+    return _apply_standardize(X, mean, scale), mean, scale
+
+
+@jax.jit
+def _apply_standardize(X, mean, scale):
+    return (X - mean[None, :]) / scale[None, :]
+
+
+@jax.jit
+def _fit_standardize(X):
+    n = X.shape[0]
+    mean = jnp.mean(X, axis=0)
+    std = jnp.sqrt(jnp.mean(jnp.square(X - mean[None, :]), axis=0))
+    eps = jnp.finfo(X.dtype).eps
+    constant = std <= n * eps * jnp.abs(mean)  # also true for std == 0 exactly
+    scale = jnp.where(constant, jnp.ones_like(std), std)
+    return _apply_standardize(X, mean, scale), mean, scale
 
 
 # ---------------------------------------------------------------------------
@@ -480,12 +492,17 @@ def make_logistic(key, n, d, *, dtype=jnp.float32, scale=1.0):
     d = _check_int("d", d, 1)
     dt = _check_float_dtype(dtype)
     scale = _check_real("scale", scale, positive=False)
+    return _logistic(key, jnp.asarray(scale / math.sqrt(d + 1), dt), n=n, d=d, dtype=dt)
+
+
+@functools.partial(jax.jit, static_argnames=("n", "d", "dtype"))
+def _logistic(key, w_scale, *, n, d, dtype):
     k_x, k_w, k_y = jax.random.split(key, 3)
-    X = jax.random.normal(k_x, (n, d), dtype=dt)
-    v = jax.random.normal(k_w, (d + 1,), dtype=dt) * jnp.asarray(scale / math.sqrt(d + 1), dt)
+    X = jax.random.normal(k_x, (n, d), dtype=dtype)
+    v = jax.random.normal(k_w, (d + 1,), dtype=dtype) * w_scale
     w_true, b_true = v[:d], v[d]
     p = jax.nn.sigmoid(X @ w_true + b_true)
-    y = jax.random.bernoulli(k_y, p).astype(dt)
+    y = jax.random.bernoulli(k_y, p).astype(dtype)
     return X, y, w_true, b_true
 
 
@@ -519,14 +536,19 @@ def make_separable(key, n, d, *, margin=0.5, dtype=jnp.float32):
     d = _check_int("d", d, 1)
     dt = _check_float_dtype(dtype)
     margin = _check_real("margin", margin, positive=True)
+    return _separable(key, jnp.asarray(margin, dt), n=n, d=d, dtype=dt)
+
+
+@functools.partial(jax.jit, static_argnames=("n", "d", "dtype"))
+def _separable(key, margin, *, n, d, dtype):
     k_x, k_w, k_b = jax.random.split(key, 3)
-    w = jax.random.normal(k_w, (d,), dtype=dt)
+    w = jax.random.normal(k_w, (d,), dtype=dtype)
     w_true = w / jnp.linalg.norm(w)
-    b_true = jax.random.normal(k_b, (), dtype=dt) * jnp.asarray(0.5, dt)
-    X0 = jax.random.normal(k_x, (n, d), dtype=dt)
-    side = jnp.where(X0 @ w_true + b_true >= 0, 1.0, -1.0).astype(dt)
-    X = X0 + (jnp.asarray(margin, dt) * side)[:, None] * w_true[None, :]
-    y = (side > 0).astype(dt)
+    b_true = jax.random.normal(k_b, (), dtype=dtype) * jnp.asarray(0.5, dtype)
+    X0 = jax.random.normal(k_x, (n, d), dtype=dtype)
+    side = jnp.where(X0 @ w_true + b_true >= 0, 1.0, -1.0).astype(dtype)
+    X = X0 + (margin * side)[:, None] * w_true[None, :]
+    y = (side > 0).astype(dtype)
     return X, y, w_true, b_true
 
 
@@ -559,9 +581,14 @@ def make_multiclass(key, n, d, k, *, dtype=jnp.float32, scale=1.0):
     k = _check_int("k", k, 2)
     dt = _check_float_dtype(dtype)
     scale = _check_real("scale", scale, positive=False)
+    return _multiclass(key, jnp.asarray(scale / math.sqrt(d + 1), dt), n=n, d=d, k=k, dtype=dt)
+
+
+@functools.partial(jax.jit, static_argnames=("n", "d", "k", "dtype"))
+def _multiclass(key, w_scale, *, n, d, k, dtype):
     k_x, k_w, k_y = jax.random.split(key, 3)
-    X = jax.random.normal(k_x, (n, d), dtype=dt)
-    Wb = jax.random.normal(k_w, (d + 1, k), dtype=dt) * jnp.asarray(scale / math.sqrt(d + 1), dt)
-    logits = X @ Wb[:d] + Wb[d]
+    X = jax.random.normal(k_x, (n, d), dtype=dtype)
+    Wb = jax.random.normal(k_w, (d + 1, k), dtype=dtype) * w_scale
+    logits = X @ Wb[:d] + Wb[d][None, :]
     y = jax.random.categorical(k_y, logits, axis=-1).astype(jnp.int32)
     return X, y

@@ -118,7 +118,9 @@ def jacobian(z: Any) -> jax.Array:
     Reference: seed Q3(a).
     """
     p = softmax(z)
-    return p[..., :, None] * (jnp.eye(p.shape[-1], dtype=p.dtype) - p[..., None, :])
+    k = p.shape[-1]
+    eye = jnp.eye(k, dtype=p.dtype).reshape((1,) * (p.ndim - 1) + (k, k))
+    return p[..., :, None] * (eye - p[..., None, :])
 
 
 def cross_entropy(z: Any, y: Any) -> jax.Array:

@@ -1,0 +1,59 @@
+"""The registry: every identity passes in float64 and float32; the runner reports failures."""
+
+import jax.numpy as jnp
+import pytest
+
+from jaxdl import verify
+from jaxdl.verify.core import Identity, check
+
+NAMES = sorted(verify.REGISTRY)
+
+
+@pytest.mark.parametrize("dtype", verify.DTYPES)
+@pytest.mark.parametrize("name", NAMES)
+def test_identity(name, dtype):
+    outcome = check(verify.REGISTRY[name], dtype=dtype, trials=2)
+    assert outcome.ok, outcome
+    if dtype == "float64":
+        assert outcome.tol <= 1e-10
+
+
+def test_every_seed_question_covered():
+    seeds = {q for i in verify.REGISTRY.values() for q in i.seed.replace("/", " ").split()}
+    for q in ("Q1", "Q3a", "Q3b", "Q4", "Q7"):
+        assert q in seeds
+
+
+def test_a_wrong_closed_form_fails():
+    # The runner must be able to fail: a closed form off by a relative 1e-6 is caught in
+    # float64 and reported with its error.
+    base = verify.REGISTRY["logistic.grad_b"]
+    wrong = Identity(
+        name="wrong", seed="Q1", statement="off by 1e-6",
+        closed_form=lambda *a: base.closed_form(*a) * (1 + 1e-6),
+        reference=base.reference, sample=base.sample, rtol=base.rtol,
+    )
+    out = check(wrong, dtype="float64")
+    assert not out.ok
+    assert 5e-7 < out.max_rel < 2e-6
+
+
+def test_nan_fails():
+    base = verify.REGISTRY["softmax.ce_grad"]
+    nan = Identity(
+        name="nan", seed="Q7", statement="NaN",
+        closed_form=lambda z, y: jnp.full_like(z, jnp.nan),
+        reference=base.reference, sample=base.sample, rtol=base.rtol,
+    )
+    out = check(nan, dtype="float32")
+    assert not out.ok
+
+
+def test_duplicate_registration_rejected():
+    with pytest.raises(ValueError, match="registered twice"):
+        verify.register(verify.REGISTRY["logistic.grad_w"])
+
+
+def test_unknown_name():
+    with pytest.raises(ValueError, match="unknown identities"):
+        verify.run(["nope"])
