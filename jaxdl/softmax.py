@@ -18,12 +18,15 @@ softmax and are rejected eagerly.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import optax
 
-from jaxdl import checks
+from jaxdl import _solver, checks
+from jaxdl.results import FitResult
 
 __all__ = [
     "softmax",
@@ -32,7 +35,12 @@ __all__ = [
     "cross_entropy",
     "ce_grad",
     "ce_hessian",
+    "fit_newton",
+    "fit_gd",
+    "predict",
 ]
+
+_HIGHEST = jax.lax.Precision.HIGHEST
 
 
 def _logits(z: Any) -> jax.Array:
@@ -154,3 +162,202 @@ def ce_hessian(z: Any) -> jax.Array:
     Reference: seed Q7.
     """
     return jacobian(z)
+
+
+# ----------------------------------------------------------------------------------------------
+# Softmax (multinomial logistic) regression.
+#
+# Logits z_n = W x_n + b for K classes. Adding one vector to every row of (W, b) leaves every
+# softmax unchanged, so the full parameterisation has a singular Hessian (the H 1 = 0 of Q7).
+# The fits therefore use the reference-class parameterisation: the last class's row of (W, b) is
+# fixed at 0 and the K - 1 free rows Theta (K-1, d+1) are fitted. The objective is
+# sum_n CE(z_n, y_n) + l2/2 ||W_free||^2.
+
+
+def _regression_inputs(X: Any, y: Any, num_classes: int | None):
+    X = checks.float_array("X", X, shape=("n", "d"))
+    n, d = X.shape
+    if n == 0 or d == 0:
+        raise ValueError(f"X: expected at least one row and one column, got shape ({n}, {d})")
+    if num_classes is None:
+        if not checks.is_concrete(y):
+            raise ValueError("num_classes: expected an int >= 2 when y is traced (under jit or "
+                             "vmap), got None")
+        num_classes = int(jnp.max(jnp.asarray(y))) + 1
+    k = checks.positive_int("num_classes", num_classes, minimum=2)
+    y = checks.class_labels("y", y, n, k)
+    return X, y, k
+
+
+def _logits_of(theta: jax.Array, X: jax.Array, k: int) -> jax.Array:
+    """Logits (n, K) from the free rows ``theta`` (K-1, d+1); the last class's logit is 0."""
+    Wf, bf = theta[:, :-1], theta[:, -1]
+    zf = jnp.matmul(X, Wf.T, precision=_HIGHEST) + bf[None, :]
+    return jnp.concatenate([zf, jnp.zeros((X.shape[0], 1), X.dtype)], axis=1)
+
+
+def _unflatten(theta: jax.Array, k: int, d: int) -> tuple[jax.Array, jax.Array]:
+    full = jnp.concatenate([theta.reshape(k - 1, d + 1), jnp.zeros((1, d + 1), theta.dtype)])
+    return full[:, :-1], full[:, -1]
+
+
+def _ce_sum(Z: jax.Array, Y: jax.Array) -> jax.Array:
+    return jnp.sum(cross_entropy(Z, Y))
+
+
+def _regression_parts(X, y, k, l2):
+    """Objective, gradient and Newton direction of softmax regression, on flat theta."""
+    n, d = X.shape
+    Y = jax.nn.one_hot(y, k, dtype=X.dtype)
+    A = jnp.concatenate([X, jnp.ones((n, 1), X.dtype)], axis=1)
+    ridge = jnp.tile(jnp.concatenate([jnp.full((d,), 1.0, X.dtype), jnp.zeros((1,), X.dtype)]),
+                     k - 1)
+    eps = jnp.finfo(X.dtype).eps
+
+    def value(theta, Z):
+        return _ce_sum(Z, Y) + 0.5 * l2 * jnp.sum(ridge * theta**2)
+
+    def grad(theta, Z):
+        G = ce_grad(Z, Y)[:, : k - 1]  # dL/dz for the free classes, (n, K-1)
+        return jnp.matmul(G.T, A, precision=_HIGHEST).reshape(-1) + l2 * ridge * theta
+
+    def hessian(Z):
+        C = ce_hessian(Z)[:, : k - 1, : k - 1]  # per-sample d2L/dz2, (n, K-1, K-1)
+        H = jnp.einsum("nkl,ni,nj->kilj", C, A, A, precision=_HIGHEST)
+        m = (k - 1) * (d + 1)
+        return H.reshape(m, m) + jnp.diag(l2 * ridge)
+
+    def direction(theta, g, Z):
+        L = jnp.linalg.cholesky(hessian(Z))
+        piv = jnp.diagonal(L)
+        ratio = jnp.where(jnp.all(jnp.isfinite(L)), (jnp.min(piv) / jnp.max(piv)) ** 2, 0.0)
+        delta = jax.scipy.linalg.cho_solve((L, True), g)
+        ok = (ratio > 16 * g.shape[0] * eps) & jnp.all(jnp.isfinite(delta))
+        return delta, ok
+
+    def along(delta):
+        return _logits_of(delta.reshape(k - 1, d + 1), X, k)
+
+    def separated(theta, Z):
+        true = jnp.take_along_axis(Z, y[:, None], axis=1)
+        others = jnp.where(Y > 0, -jnp.inf, Z)
+        return (l2 == 0) & jnp.all(true[:, 0] > jnp.max(others, axis=1))
+
+    return value, grad, direction, along, separated
+
+
+@functools.partial(jax.jit, static_argnames=("k", "max_steps"))
+def _fit_newton(X, y, l2, gtol, k, max_steps):
+    n, d = X.shape
+    value, grad, direction, along, separated = _regression_parts(X, y, k, l2)
+    oracle = _solver.NewtonOracle(
+        predictor=lambda th: along(th), value=value, grad=grad, direction=direction,
+        along=along, separated=separated,
+    )
+    theta0 = jnp.zeros(((k - 1) * (d + 1),), X.dtype)
+    theta, _, _, res = _solver.damped_newton(oracle, theta0, max_steps=max_steps,
+                                             gtol=gtol * n)
+    return res._replace(params=_unflatten(theta, k, d))
+
+
+def _gtol(gtol, dtype):
+    if gtol is None:
+        return 1e-12 if jnp.dtype(dtype) == jnp.float64 else 1e-5
+    return checks.scalar("gtol", gtol, low=0, low_open=True)
+
+
+def fit_newton(
+    X: Any,
+    y: Any,
+    *,
+    num_classes: int | None = None,
+    l2: float = 0.0,
+    max_steps: int = 50,
+    gtol: float | None = None,
+) -> FitResult:
+    """Fit softmax (multinomial logistic) regression by damped Newton.
+
+    Minimises ``sum_n CE(W x_n + b, y_n) + l2/2 ||W||^2`` in the reference-class
+    parameterisation (the last class's row of ``(W, b)`` is 0; see the comment above), with the
+    Hessian assembled from the per-sample Q7 Hessians as ``sum_n C_n (x) [x_n; 1][x_n; 1]^T``,
+    ``C_n = ce_hessian(z_n)`` restricted to the free classes. Statuses as in
+    :func:`jaxdl.logistic.fit_newton` (SEPARABLE: with ``l2 == 0`` every sample's true class
+    already has the strictly largest logit, so no finite minimiser exists).
+
+    Args:
+      X: features ``(n, d)``.
+      y: integer class ids in ``0..K-1``, ``(n,)``.
+      num_classes: K (static); inferred from ``y`` when eager.
+      l2: ridge penalty on the free rows of ``W``, ``>= 0``.
+      max_steps: Newton step budget (static).
+      gtol: tolerance on the per-sample mean gradient (default 1e-12 float64, 1e-5 float32).
+
+    Returns:
+      :class:`jaxdl.results.FitResult` with ``params = (W, b)``, shapes ``(K, d)``, ``(K,)``.
+
+    Reference: seeds Q3(b) and Q7 (the gradient p - y and Hessian diag(p) - p p^T).
+    """
+    X, y, k = _regression_inputs(X, y, num_classes)
+    checks.scalar("l2", l2, low=0)
+    max_steps = checks.positive_int("max_steps", max_steps)
+    gtol = _gtol(gtol, X.dtype)
+    return _fit_newton(X, y, jnp.asarray(l2, X.dtype), jnp.asarray(gtol, X.dtype), k, max_steps)
+
+
+@functools.partial(jax.jit, static_argnames=("k", "optimizer", "max_steps"))
+def _fit_gd(X, y, l2, gtol, k, optimizer, max_steps):
+    n, d = X.shape
+    value, grad, _, along, _ = _regression_parts(X, y, k, l2)
+
+    def value_and_grad(theta):
+        Z = along(theta)
+        return value(theta, Z), grad(theta, Z)
+
+    theta0 = jnp.zeros(((k - 1) * (d + 1),), X.dtype)
+    res = _solver.gradient_descent(value_and_grad, theta0, optimizer, max_steps=max_steps,
+                                   gtol=gtol * n)
+    return res._replace(params=_unflatten(res.params, k, d))
+
+
+@functools.lru_cache(maxsize=64)
+def _sgd(lr: float) -> optax.GradientTransformation:
+    return optax.sgd(lr)
+
+
+def fit_gd(
+    X: Any,
+    y: Any,
+    *,
+    lr: float | None = None,
+    optimizer: optax.GradientTransformation | None = None,
+    num_classes: int | None = None,
+    l2: float = 0.0,
+    max_steps: int = 1000,
+    gtol: float | None = None,
+) -> FitResult:
+    """Fit softmax regression by gradient descent (``optax.sgd(lr)`` or any optax optimiser).
+
+    Same objective, parameterisation and result type as :func:`fit_newton`; one jit-compiled
+    ``lax.while_loop``; statuses CONVERGED, MAX_STEPS, NONFINITE.
+    """
+    X, y, k = _regression_inputs(X, y, num_classes)
+    if optimizer is None:
+        if lr is None:
+            raise TypeError("lr: expected a learning rate (or an optax optimizer), got None")
+        checks.scalar("lr", lr, low=0, low_open=True)
+        optimizer = _sgd(float(lr))
+    elif lr is not None:
+        raise TypeError("optimizer: expected either optimizer or lr, got both")
+    checks.scalar("l2", l2, low=0)
+    max_steps = checks.positive_int("max_steps", max_steps)
+    gtol = _gtol(gtol, X.dtype)
+    return _fit_gd(X, y, jnp.asarray(l2, X.dtype), jnp.asarray(gtol, X.dtype), k, optimizer,
+                   max_steps)
+
+
+def predict(W: Any, b: Any, X: Any) -> jax.Array:
+    """Predicted class ids ``argmax_k (W x + b)_k``, shape ``(n,)``."""
+    X = checks.float_array("X", X, shape=("n", "d"))
+    W = checks.float_array("W", W, shape=(None, X.shape[1]))
+    b = checks.float_array("b", b, shape=(W.shape[0],))
+    return jnp.argmax(jnp.matmul(X, W.T, precision=_HIGHEST) + b[None, :], axis=1)
