@@ -25,6 +25,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxdl import checks
+
 __all__ = [
     "BUNDLED",
     "Dataset",
@@ -36,6 +38,7 @@ __all__ = [
     "make_multiclass",
     "make_separable",
     "standardize",
+    "train_test_split",
 ]
 
 
@@ -440,26 +443,11 @@ def _fit_standardize(X):
 # ---------------------------------------------------------------------------
 
 
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _check_float_dtype(dtype):
     dt = jnp.dtype(dtype)
     if not jnp.issubdtype(dt, jnp.floating):
-        raise ValueError(f"dtype: expected a floating dtype (e.g. jnp.float32), got {dt}")
+        raise TypeError(f"dtype: expected a floating dtype (e.g. jnp.float32), got {dt}")
     return dt
-
-
-def _check_real(name: str, value, *, positive: bool) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    ok = ok and math.isfinite(value) and (value > 0 if positive else value >= 0)
-    if not ok:
-        expected = "a finite number > 0" if positive else "a finite number >= 0"
-        raise ValueError(f"{name}: expected {expected}, got {value!r}")
-    return float(value)
 
 
 def make_logistic(key, n, d, *, dtype=jnp.float32, scale=1.0):
@@ -488,10 +476,10 @@ def make_logistic(key, n, d, *, dtype=jnp.float32, scale=1.0):
       >>> X.shape, y.dtype
       ((500, 5), dtype('float32'))
     """
-    n = _check_int("n", n, 1)
-    d = _check_int("d", d, 1)
+    n = checks.positive_int("n", n, minimum=1)
+    d = checks.positive_int("d", d, minimum=1)
     dt = _check_float_dtype(dtype)
-    scale = _check_real("scale", scale, positive=False)
+    scale = float(checks.scalar("scale", scale, low=0))
     return _logistic(key, jnp.asarray(scale / math.sqrt(d + 1), dt), n=n, d=d, dtype=dt)
 
 
@@ -532,10 +520,10 @@ def make_separable(key, n, d, *, margin=0.5, dtype=jnp.float32):
       >>> bool(jnp.all(jnp.abs(X @ w + b) >= 0.5 - 1e-5))
       True
     """
-    n = _check_int("n", n, 1)
-    d = _check_int("d", d, 1)
+    n = checks.positive_int("n", n, minimum=1)
+    d = checks.positive_int("d", d, minimum=1)
     dt = _check_float_dtype(dtype)
-    margin = _check_real("margin", margin, positive=True)
+    margin = float(checks.scalar("margin", margin, low=0, low_open=True))
     return _separable(key, jnp.asarray(margin, dt), n=n, d=d, dtype=dt)
 
 
@@ -576,11 +564,11 @@ def make_multiclass(key, n, d, k, *, dtype=jnp.float32, scale=1.0):
       >>> X.shape, y.dtype
       ((300, 4), dtype('int32'))
     """
-    n = _check_int("n", n, 1)
-    d = _check_int("d", d, 1)
-    k = _check_int("k", k, 2)
+    n = checks.positive_int("n", n, minimum=1)
+    d = checks.positive_int("d", d, minimum=1)
+    k = checks.positive_int("k", k, minimum=2)
     dt = _check_float_dtype(dtype)
-    scale = _check_real("scale", scale, positive=False)
+    scale = float(checks.scalar("scale", scale, low=0))
     return _multiclass(key, jnp.asarray(scale / math.sqrt(d + 1), dt), n=n, d=d, k=k, dtype=dt)
 
 
@@ -592,3 +580,34 @@ def _multiclass(key, w_scale, *, n, d, k, dtype):
     logits = X @ Wb[:d] + Wb[d][None, :]
     y = jax.random.categorical(k_y, logits, axis=-1).astype(jnp.int32)
     return X, y
+
+
+def train_test_split(key, X, y, *, test_fraction=0.25):
+    """Split rows into a training and a held-out part by a random permutation.
+
+    Args:
+      key: a JAX PRNG key (the split is a pure function of it).
+      X: features ``(n, d)`` (NumPy or JAX).
+      y: labels ``(n,)``.
+      test_fraction: share of rows held out, in ``(0, 1)``; at least one row lands on each
+        side.
+
+    Returns:
+      ``(X_train, y_train, X_test, y_test)`` as NumPy arrays.
+
+    Example:
+      >>> ds = load_breast_cancer()
+      >>> Xtr, ytr, Xte, yte = train_test_split(jax.random.key(0), ds.X, ds.y)
+    """
+    X = np.asarray(X)
+    y = np.asarray(y)
+    if X.ndim != 2 or y.shape != (X.shape[0],):
+        raise ValueError(f"X, y: expected shapes (n, d) and (n,), got {X.shape} and {y.shape}")
+    checks.scalar("test_fraction", test_fraction, low=0, high=1, low_open=True, high_open=True)
+    n = X.shape[0]
+    if n < 2:
+        raise ValueError(f"X: expected at least 2 rows to split, got {n}")
+    n_test = min(max(1, round(test_fraction * n)), n - 1)
+    perm = np.asarray(jax.random.permutation(key, n))
+    test, train = perm[:n_test], perm[n_test:]
+    return X[train], y[train], X[test], y[test]

@@ -35,6 +35,7 @@ __all__ = [
     "predict_proba",
     "accuracy",
     "seed_update",
+    "gd_step_bound",
     "fit_gd",
     "fit_newton",
 ]
@@ -238,6 +239,18 @@ def _objective(w, b, X, y, z, l2):
 def _gradient(w, X, y, z, l2):
     r = jax.nn.sigmoid(z) - y
     return jnp.matmul(r, X, precision=_HIGHEST) + l2 * w, jnp.sum(r)
+
+
+def gd_step_bound(X: Any, *, l2: float = 0.0) -> float:
+    """A learning rate ``1 / L`` that makes gradient descent on :func:`loss` monotone.
+
+    ``L = ||[X, 1]||_2^2 / 4 + l2`` bounds the largest Hessian eigenvalue, since
+    ``p (1 - p) <= 1/4``; any rate ``<= 1/L`` decreases the objective every step.
+    """
+    X = checks.float_array("X", X, shape=("n", "d"))
+    checks.scalar("l2", l2, low=0)
+    A = jnp.concatenate([X, jnp.ones((X.shape[0], 1), X.dtype)], axis=1)
+    return float(1.0 / (jnp.linalg.norm(A, 2) ** 2 / 4 + l2))
 
 
 def seed_update(*, lr_w: float, lr_b: float) -> optax.GradientTransformation:

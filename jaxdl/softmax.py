@@ -38,6 +38,7 @@ __all__ = [
     "fit_newton",
     "fit_gd",
     "predict",
+    "gd_step_bound",
 ]
 
 _HIGHEST = jax.lax.Precision.HIGHEST
@@ -353,6 +354,20 @@ def fit_gd(
     gtol = _gtol(gtol, X.dtype)
     return _fit_gd(X, y, jnp.asarray(l2, X.dtype), jnp.asarray(gtol, X.dtype), k, optimizer,
                    max_steps)
+
+
+def gd_step_bound(X: Any, *, l2: float = 0.0) -> float:
+    """A learning rate ``1 / L`` that makes :func:`fit_gd` monotone.
+
+    The cross-entropy Hessian in z, ``diag(p) - p p^T``, has eigenvalues ``<= 1/2``: row i of
+    it has diagonal ``p_i (1 - p_i)`` and off-diagonal absolute sum ``p_i (1 - p_i)``, so by
+    Gershgorin every eigenvalue is ``<= 2 p_i (1 - p_i) <= 1/2``. Hence
+    ``L = ||[X, 1]||_2^2 / 2 + l2`` bounds the Hessian of the fitted objective.
+    """
+    X = checks.float_array("X", X, shape=("n", "d"))
+    checks.scalar("l2", l2, low=0)
+    A = jnp.concatenate([X, jnp.ones((X.shape[0], 1), X.dtype)], axis=1)
+    return float(1.0 / (jnp.linalg.norm(A, 2) ** 2 / 2 + l2))
 
 
 def predict(W: Any, b: Any, X: Any) -> jax.Array:

@@ -308,15 +308,26 @@ def test_generators_are_deterministic():
 
 def test_generator_argument_validation():
     key = jax.random.key(0)
-    with pytest.raises(ValueError, match=r"^n: expected an integer >= 1, got 0$"):
+    with pytest.raises(ValueError, match=r"^n: expected an int >= 1, got 0$"):
         data.make_logistic(key, 0, 3)
-    with pytest.raises(ValueError, match=r"^d: expected an integer >= 1, got 0$"):
+    with pytest.raises(ValueError, match=r"^d: expected an int >= 1, got 0$"):
         data.make_separable(key, 10, 0)
-    with pytest.raises(ValueError, match=r"^k: expected an integer >= 2, got 1$"):
+    with pytest.raises(ValueError, match=r"^k: expected an int >= 2, got 1$"):
         data.make_multiclass(key, 10, 3, 1)
-    with pytest.raises(ValueError, match=r"^n: expected an integer >= 1, got 2.5$"):
+    with pytest.raises(TypeError, match=r"^n: expected an int >= 1, got float$"):
         data.make_multiclass(key, 2.5, 3, 2)
     with pytest.raises(ValueError, match="^margin: expected a finite number > 0, got 0"):
         data.make_separable(key, 10, 2, margin=0.0)
-    with pytest.raises(ValueError, match="^dtype: expected a floating dtype"):
+    with pytest.raises(TypeError, match="^dtype: expected a floating dtype"):
         data.make_logistic(key, 10, 2, dtype=jnp.int32)
+
+
+def test_train_test_split():
+    ds = data.load_breast_cancer()
+    Xtr, ytr, Xte, yte = data.train_test_split(jax.random.key(0), ds.X, ds.y, test_fraction=0.25)
+    assert Xte.shape == (142, 30) and Xtr.shape == (427, 30)
+    assert sorted(np.concatenate([ytr, yte]).tolist()) == sorted(ds.y.tolist())
+    again = data.train_test_split(jax.random.key(0), ds.X, ds.y, test_fraction=0.25)
+    np.testing.assert_array_equal(again[2], Xte)
+    with pytest.raises(ValueError, match="test_fraction: expected a finite number > 0 and < 1"):
+        data.train_test_split(jax.random.key(0), ds.X, ds.y, test_fraction=1.0)
