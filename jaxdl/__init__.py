@@ -7,9 +7,14 @@ PSD/symmetry assertions), :mod:`jaxdl.results` (status codes and result types),
 :mod:`jaxdl.data` (bundled datasets) and :mod:`jaxdl.verify` (the identity registry).
 """
 
+from jaxdl import batchnorm as batchnorm
 from jaxdl import checks as checks
+from jaxdl import data as data
 from jaxdl import hessian as hessian
 from jaxdl import logistic as logistic
+from jaxdl import mlp as mlp
+from jaxdl import newton as newton
+from jaxdl import noise as noise
 from jaxdl import results as results
 from jaxdl import softmax as softmax
 from jaxdl.results import FitResult as FitResult
@@ -22,9 +27,14 @@ __all__ = [
     "FitResult",
     "NewtonResult",
     "Status",
+    "batchnorm",
     "checks",
+    "data",
     "hessian",
     "logistic",
+    "mlp",
+    "newton",
+    "noise",
     "results",
     "softmax",
 ]

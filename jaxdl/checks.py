@@ -93,7 +93,10 @@ def float_array(
         arr = jnp.asarray(x)
     elif isinstance(x, (bool, np.bool_)):
         raise TypeError(f"{name}: expected a floating-point value, got bool {x!r}")
-    elif isinstance(x, (numbers.Real, list, tuple)):
+    elif isinstance(x, numbers.Real):
+        # A Python scalar stays weakly typed, so it adopts the dtype of the arrays it meets.
+        arr = jnp.asarray(float(x))
+    elif isinstance(x, (list, tuple)):
         try:
             host = np.asarray(x, dtype=float)
         except (TypeError, ValueError) as err:
@@ -128,12 +131,22 @@ def float_array(
             f"{_shape_text(arr.shape)}"
         )
     if is_concrete(arr) and not (allow_inf and allow_nan):
-        if allow_inf:
-            bad = int(jnp.sum(jnp.isnan(arr)))
-            what = "NaN"
-        else:
-            bad = int(jnp.sum(~jnp.isfinite(arr)))
-            what = "non-finite (NaN or inf)"
+        # Count on the host when the data live there (no per-shape compile, no copy on CPU);
+        # on an accelerator reduce on the device and fetch one number.
+        on_host = isinstance(x, (np.ndarray, np.generic)) or all(
+            dev.platform == "cpu" for dev in arr.devices()
+        )
+        xp = np if on_host else jnp
+        vals = np.asarray(arr) if on_host else arr
+        # ensure_compile_time_eval: a concrete array closed over by a jitted function is
+        # checked eagerly too, instead of turning the count into a tracer.
+        with jax.ensure_compile_time_eval():
+            if allow_inf:
+                bad = int(xp.sum(xp.isnan(vals)))
+                what = "NaN"
+            else:
+                bad = int(xp.sum(~xp.isfinite(vals)))
+                what = "non-finite (NaN or inf)"
         if bad:
             raise ValueError(f"{name}: expected finite values, got {bad} {what} entries")
     return arr
@@ -231,14 +244,15 @@ def scalar(
         ) from None
     lo_txt = "" if low is None else (f"> {low:g}" if low_open else f">= {low:g}")
     hi_txt = "" if high is None else (f"< {high:g}" if high_open else f"<= {high:g}")
-    want = " and ".join(t for t in (lo_txt, hi_txt) if t) or "a finite number"
+    want = " and ".join(t for t in (lo_txt, hi_txt) if t)
     ok = np.isfinite(v)
     if low is not None:
         ok = ok and (v > low if low_open else v >= low)
     if high is not None:
         ok = ok and (v < high if high_open else v <= high)
     if not ok:
-        raise ValueError(f"{name}: expected a finite number {want}, got {v!r}")
+        raise ValueError(f"{name}: expected a finite number{' ' + want if want else ''}, "
+                         f"got {v!r}")
     return value
 
 

@@ -42,8 +42,9 @@ _MESSAGES = {
     Status.CONVERGED: "converged: the stopping tolerance was met",
     Status.MAX_STEPS: "max_steps: the step budget ran out before the tolerance was met; "
     "raise max_steps or loosen the tolerance",
-    Status.SINGULAR: "singular: the Hessian/Jacobian is singular or not positive definite "
-    "(e.g. duplicated or constant columns); add a ridge penalty (l2 > 0)",
+    Status.SINGULAR: "singular: the Hessian/Jacobian is singular or not positive definite; "
+    "in a regression fit this means duplicated, collinear or constant columns: add a ridge "
+    "penalty (l2 > 0)",
     Status.NONFINITE: "nonfinite: a NaN or inf appeared in the inputs or iterates; "
     "check the data and the starting point",
     Status.SEPARABLE: "separable: the classes are linearly separable, so no finite "

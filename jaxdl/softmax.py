@@ -53,13 +53,15 @@ def _logits(z: Any) -> jax.Array:
             f"K = {k}"
         )
     if checks.is_concrete(z):
-        n_pos = jnp.sum(z == jnp.inf, axis=-1)
-        all_neg = jnp.all(z == -jnp.inf, axis=-1)
-        if bool(jnp.any(n_pos > 1)):
+        with jax.ensure_compile_time_eval():
+            n_pos = jnp.sum(z == jnp.inf, axis=-1)
+            two_pos = bool(jnp.any(n_pos > 1))
+            all_neg = bool(jnp.any(jnp.all(z == -jnp.inf, axis=-1)))
+        if two_pos:
             raise ValueError(
                 "z: expected at most one +inf logit per row, got a row with two or more"
             )
-        if bool(jnp.any(all_neg)):
+        if all_neg:
             raise ValueError("z: expected at least one finite logit per row, got a row of all -inf")
     return z
 
@@ -73,12 +75,13 @@ def _targets(y: Any, z: jax.Array) -> jax.Array:
         )
     checks.common_dtype(z=z, y=y)
     if checks.is_concrete(y):
-        if bool(jnp.any(y < 0)):
+        with jax.ensure_compile_time_eval():
+            negative = bool(jnp.any(y < 0))
+            tol = 64 * jnp.finfo(y.dtype).eps * y.shape[-1]
+            worst = float(jnp.max(jnp.abs(jnp.sum(y, axis=-1) - 1)))
+        if negative:
             raise ValueError("y: expected non-negative target probabilities, got a negative entry")
-        total = jnp.sum(y, axis=-1)
-        tol = 64 * jnp.finfo(y.dtype).eps * y.shape[-1]
-        if bool(jnp.any(jnp.abs(total - 1) > tol)):
-            worst = float(jnp.max(jnp.abs(total - 1)))
+        if worst > tol:
             raise ValueError(
                 f"y: expected each row to sum to 1 (one-hot or a distribution), got a row off "
                 f"by {worst:.3g}"

@@ -12,8 +12,12 @@ Example:
   True
 """
 
+from jaxdl.verify import batchnorm as _batchnorm  # noqa: F401  (registers Q2)
 from jaxdl.verify import hessian as _hessian  # noqa: F401  (registers Q4)
 from jaxdl.verify import logistic as _logistic  # noqa: F401  (registers Q1)
+from jaxdl.verify import mlp as _mlp  # noqa: F401  (registers Q3c)
+from jaxdl.verify import newton as _newton  # noqa: F401  (registers Q6)
+from jaxdl.verify import noise as _noise  # noqa: F401  (registers Q5)
 from jaxdl.verify import softmax as _softmax  # noqa: F401  (registers Q3a/b, Q7)
 from jaxdl.verify.core import (
     DTYPES as DTYPES,

@@ -43,6 +43,10 @@ class Identity:
       scale: ``args -> scalar``; the error is divided by it. Default: ``max|reference|``.
         A property ``P(args) == 0`` sets it to the natural size of the quantity; a statistical
         identity sets it to the standard error (so the error reads in standard errors).
+      kind: ``"exact"`` (a closed form: the error is a relative error and float64 tolerances
+        are at most 1e-10), ``"statistical"`` (a Monte-Carlo estimate: the error is in standard
+        errors) or ``"asymptotic"`` (a limit: the error is in units of the predicted
+        first-order gap).
     """
 
     name: str
@@ -53,6 +57,10 @@ class Identity:
     sample: Callable[[jax.Array, Any], tuple]
     rtol: Mapping[str, float]
     scale: Callable[..., Any] | None = None
+    kind: str = "exact"
+
+
+KINDS = ("exact", "statistical", "asymptotic")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +69,7 @@ class Outcome:
 
     name: str
     seed: str
+    kind: str
     dtype: str
     max_abs: float
     max_rel: float
@@ -79,6 +88,12 @@ def register(identity: Identity) -> Identity:
     """Add ``identity`` to :data:`REGISTRY` (names are unique)."""
     if identity.name in REGISTRY:
         raise ValueError(f"identity {identity.name!r} is registered twice")
+    if identity.kind not in KINDS:
+        raise ValueError(f"identity {identity.name!r}: kind must be one of {KINDS}, got "
+                         f"{identity.kind!r}")
+    if identity.kind == "exact" and identity.rtol.get("float64", 0.0) > 1e-10:
+        raise ValueError(f"identity {identity.name!r}: an exact identity's float64 tolerance "
+                         f"must be <= 1e-10, got {identity.rtol['float64']}")
     missing = [d for d in DTYPES if d not in identity.rtol]
     if missing:
         raise ValueError(f"identity {identity.name!r}: rtol has no entry for {missing}")
@@ -170,7 +185,7 @@ def check(identity: Identity, *, dtype: str = "float64", seed: int = 0,
             worst_abs = a if np.isnan(a) or a > worst_abs else worst_abs
             worst_rel = rel if np.isnan(rel) or rel > worst_rel else worst_rel
     tol = float(identity.rtol[dtype])
-    return Outcome(identity.name, identity.seed, dtype, worst_abs, worst_rel, tol,
+    return Outcome(identity.name, identity.seed, identity.kind, dtype, worst_abs, worst_rel, tol,
                    bool(worst_rel <= tol), trials)
 
 
@@ -188,10 +203,14 @@ def run(names: Iterable[str] | None = None, *, dtypes: Iterable[str] = DTYPES, s
 
 
 def format_table(outcomes: list[Outcome]) -> str:
-    """One row per outcome: identity, seed question, dtype, errors, tolerance, ok."""
-    head = ("identity", "seed", "dtype", "max abs err", "max rel err", "tolerance", "ok")
+    """One row per outcome: identity, seed question, kind, dtype, errors, tolerance, ok.
+
+    For ``kind`` other than ``exact`` the "rel err" column is in the identity's own units
+    (standard errors, or units of the predicted gap); see :class:`Identity`.
+    """
+    head = ("identity", "seed", "kind", "dtype", "max abs err", "max rel err", "tolerance", "ok")
     rows = [head] + [
-        (o.name, o.seed, o.dtype, f"{o.max_abs:.2e}", f"{o.max_rel:.2e}", f"{o.tol:.1e}",
+        (o.name, o.seed, o.kind, o.dtype, f"{o.max_abs:.2e}", f"{o.max_rel:.2e}", f"{o.tol:.1e}",
          "ok" if o.ok else "FAIL")
         for o in outcomes
     ]
