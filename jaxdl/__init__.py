@@ -13,6 +13,7 @@ from jaxdl import data as data
 from jaxdl import hessian as hessian
 from jaxdl import logistic as logistic
 from jaxdl import mlp as mlp
+from jaxdl import net as net
 from jaxdl import newton as newton
 from jaxdl import noise as noise
 from jaxdl import results as results
@@ -33,6 +34,7 @@ __all__ = [
     "hessian",
     "logistic",
     "mlp",
+    "net",
     "newton",
     "noise",
     "results",

@@ -36,6 +36,7 @@ class Status(enum.IntEnum):
     LINE_SEARCH_FAILED = 5
     ZERO_DERIVATIVE = 6
     INVALID_INPUT = 7
+    COMPLETED = 8
 
 
 _MESSAGES = {
@@ -55,9 +56,10 @@ _MESSAGES = {
     Status.ZERO_DERIVATIVE: "zero_derivative: the derivative vanished at an iterate, "
     "so the Newton step is undefined; try another starting point",
     Status.INVALID_INPUT: "invalid_input: an argument is out of its domain",
+    Status.COMPLETED: "completed: the planned number of epochs ran with finite losses",
 }
 
-_SUCCESS = (Status.CONVERGED,)
+_SUCCESS = (Status.CONVERGED, Status.COMPLETED)
 
 
 class SolverError(RuntimeError):
@@ -119,7 +121,8 @@ def message(status: Any) -> str:
 
 def succeeded(status: jax.typing.ArrayLike) -> jax.Array:
     """Jittable: True where ``status`` is a success code (works on batched statuses)."""
-    return jnp.asarray(status) == Status.CONVERGED
+    status = jnp.asarray(status)
+    return (status == Status.CONVERGED) | (status == Status.COMPLETED)
 
 
 def raise_if_failed(result: Any, *, allow: tuple[Status, ...] = ()) -> Any:
