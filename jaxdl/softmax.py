@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxdl import _solver, checks
+from jaxdl import _linalg, _solver, checks
 from jaxdl.results import FitResult
 
 __all__ = [
@@ -41,7 +41,7 @@ __all__ = [
     "gd_step_bound",
 ]
 
-_HIGHEST = jax.lax.Precision.HIGHEST
+
 
 
 def _logits(z: Any) -> jax.Array:
@@ -187,7 +187,14 @@ def _regression_inputs(X: Any, y: Any, num_classes: int | None):
         if not checks.is_concrete(y):
             raise ValueError("num_classes: expected an int >= 2 when y is traced (under jit or "
                              "vmap), got None")
-        num_classes = int(jnp.max(jnp.asarray(y))) + 1
+        # Validate before inferring K: int(max(y)) of a NaN, inf or text label is no message.
+        labels = checks.class_labels("y", y, n, None)
+        num_classes = int(jnp.max(labels)) + 1
+        if num_classes < 2:
+            raise ValueError(
+                "y: expected at least 2 classes to infer num_classes from (labels 0..K-1, "
+                f"K >= 2), got only class {num_classes - 1}; pass num_classes"
+            )
     k = checks.positive_int("num_classes", num_classes, minimum=2)
     y = checks.class_labels("y", y, n, k)
     return X, y, k
@@ -196,7 +203,7 @@ def _regression_inputs(X: Any, y: Any, num_classes: int | None):
 def _logits_of(theta: jax.Array, X: jax.Array, k: int) -> jax.Array:
     """Logits (n, K) from the free rows ``theta`` (K-1, d+1); the last class's logit is 0."""
     Wf, bf = theta[:, :-1], theta[:, -1]
-    zf = jnp.matmul(X, Wf.T, precision=_HIGHEST) + bf[None, :]
+    zf = _linalg.matmul(X, Wf.T) + bf[None, :]
     return jnp.concatenate([zf, jnp.zeros((X.shape[0], 1), X.dtype)], axis=1)
 
 
@@ -223,11 +230,11 @@ def _regression_parts(X, y, k, l2):
 
     def grad(theta, Z):
         G = ce_grad(Z, Y)[:, : k - 1]  # dL/dz for the free classes, (n, K-1)
-        return jnp.matmul(G.T, A, precision=_HIGHEST).reshape(-1) + l2 * ridge * theta
+        return _linalg.matmul(G.T, A).reshape(-1) + l2 * ridge * theta
 
     def hessian(Z):
         C = ce_hessian(Z)[:, : k - 1, : k - 1]  # per-sample d2L/dz2, (n, K-1, K-1)
-        H = jnp.einsum("nkl,ni,nj->kilj", C, A, A, precision=_HIGHEST)
+        H = jnp.einsum("nkl,ni,nj->kilj", C, A, A, precision=_linalg.precision())
         m = (k - 1) * (d + 1)
         return H.reshape(m, m) + jnp.diag(l2 * ridge)
 
@@ -367,7 +374,7 @@ def gd_step_bound(X: Any, *, l2: float = 0.0) -> float:
     Gershgorin every eigenvalue is ``<= 2 p_i (1 - p_i) <= 1/2``. Hence
     ``L = ||[X, 1]||_2^2 / 2 + l2`` bounds the Hessian of the fitted objective.
     """
-    X = checks.float_array("X", X, shape=("n", "d"))
+    X = checks.float_array("X", X, shape=("n", "d"), min_size=1)
     checks.scalar("l2", l2, low=0)
     A = jnp.concatenate([X, jnp.ones((X.shape[0], 1), X.dtype)], axis=1)
     return float(1.0 / (jnp.linalg.norm(A, 2) ** 2 / 2 + l2))
@@ -378,4 +385,5 @@ def predict(W: Any, b: Any, X: Any) -> jax.Array:
     X = checks.float_array("X", X, shape=("n", "d"))
     W = checks.float_array("W", W, shape=(None, X.shape[1]))
     b = checks.float_array("b", b, shape=(W.shape[0],))
-    return jnp.argmax(jnp.matmul(X, W.T, precision=_HIGHEST) + b[None, :], axis=1)
+    checks.common_dtype(X=X, W=W, b=b)
+    return jnp.argmax(_linalg.matmul(X, W.T) + b[None, :], axis=1)

@@ -208,3 +208,27 @@ def test_gd_bad_arguments(kwargs, exc, msg):
     y = jnp.array([0.0, 1.0, 0.0, 1.0])
     with pytest.raises(exc, match=msg):
         logistic.fit_gd(X, y, **kwargs)
+
+
+def test_lbfgs_reaches_reference_optimum(cancer):
+    X, y = cancer
+    res = logistic.fit_lbfgs(X, y, l2=1.0)
+    assert int(res.status) == Status.CONVERGED, message(res.status)
+    assert float(res.grad_norm) <= 1e-12 * X.shape[0]
+    w_ref, b_ref, f_ref = _numpy_newton(X, y, 1.0)
+    np.testing.assert_allclose(res.params[0], w_ref, rtol=1e-6, atol=1e-6 * np.max(np.abs(w_ref)))
+    np.testing.assert_allclose(res.loss, f_ref, rtol=1e-12)
+    h = np.asarray(res.loss_history[: int(res.steps) + 1])
+    assert np.all(np.diff(h) <= 1e-9 * abs(f_ref))  # monotone up to rounding
+
+
+def test_lbfgs_statuses(cancer):
+    X, y = cancer
+    sep = logistic.fit_lbfgs(X, y)
+    assert int(sep.status) == Status.SEPARABLE
+    assert bool(jnp.all((2 * y - 1) * (X @ sep.params[0] + sep.params[1]) > 0))
+    short = logistic.fit_lbfgs(X, y, l2=1.0, max_steps=3)
+    assert int(short.status) == Status.MAX_STEPS
+    nan = jax.jit(lambda X, y: logistic.fit_lbfgs(X, y, l2=1.0, max_steps=3))(
+        X.at[0, 0].set(jnp.nan), y)
+    assert int(nan.status) == Status.NONFINITE
