@@ -124,8 +124,10 @@ def _jaxdl_fit(name: str, call: Callable[[], Any]) -> Solver:
 
 # jaxdl's solver options raced in case b: add a row to race another solver (name -> call on
 # (X, y) returning a FitResult). The gtol row stops at the peers' tolerance.
+# Each entry compiles its own program, so every first call includes its compilation.
 JAXDL_SOLVERS: dict[str, Callable[[Any, Any], Any]] = {
-    "fit_newton": lambda X, y: logistic.fit_newton(X, y),
+    f"fit_lbfgs(gtol={TOL_MEAN_GRAD:g})": lambda X, y: logistic.fit_lbfgs(
+        X, y, gtol=TOL_MEAN_GRAD),
     f"fit_newton(gtol={TOL_MEAN_GRAD:g})": lambda X, y: logistic.fit_newton(
         X, y, gtol=TOL_MEAN_GRAD),
 }
@@ -180,14 +182,17 @@ def _optax_lbfgs_loop(theta0, X, y, tol, *, max_iter):
         updates, state = opt.update(grad, state, theta, value=value, grad=grad, value_fn=fun)
         return optax.apply_updates(theta, updates), state
 
+    def grad_norm(state):
+        # The same stopping rule as jaxdl's solvers: the max-norm of the summed gradient.
+        return jnp.max(jnp.abs(optax.tree.get(state, "grad")))
+
     def keep_going(carry):
         _, state = carry
         count = optax.tree.get(state, "count")
-        err = optax.tree.norm(optax.tree.get(state, "grad"))
-        return (count == 0) | ((count < max_iter) & (err >= tol))
+        return (count == 0) | ((count < max_iter) & (grad_norm(state) >= tol))
 
     theta, state = jax.lax.while_loop(keep_going, step, (theta0, opt.init(theta0)))
-    return theta, optax.tree.get(state, "count"), optax.tree.norm(optax.tree.get(state, "grad"))
+    return theta, optax.tree.get(state, "count"), grad_norm(state)
 
 
 _optax_lbfgs = jax.jit(_optax_lbfgs_loop, static_argnames="max_iter")
@@ -196,8 +201,7 @@ OPTAX_MAX_ITER = 5000
 
 def _optax(X, y) -> Solver:
     n, d = X.shape
-    # L2 norm of the summed gradient; ||g||_inf <= t implies ||g||_2 <= t sqrt(d + 1).
-    tol = jnp.asarray(TOL_MEAN_GRAD * n * math.sqrt(d + 1), X.dtype)
+    tol = jnp.asarray(TOL_MEAN_GRAD * n, X.dtype)  # max-norm of the summed gradient
     theta0 = jnp.zeros((d + 1,), X.dtype)
     return Solver(
         "optax.lbfgs (while_loop)",
@@ -377,7 +381,7 @@ def case_b(ctx: Context) -> dict[str, Any]:
             rows.append(_row("b fastest", best, race[best]["warm_s"], p.name,
                              race[p.name]["warm_s"],
                              race[p.name]["warm_s"] / race[best]["warm_s"] if ok else None))
-    first = ours[0].name
+    first = best
     optax_name = peers[1].name
     ratio_first = race[optax_name]["first_s"] / race[first]["first_s"] if ok else None
     t = _target(f"{first} vs {optax_name} (first call, compile included)", ratio_first, ">=",
