@@ -53,7 +53,6 @@ class _NewtonState(NamedTuple):
     f: jax.Array
     g: jax.Array
     status: jax.Array
-    done: jax.Array
     loss_h: jax.Array
     gnorm_h: jax.Array
     step_h: jax.Array
@@ -88,7 +87,6 @@ def damped_newton(
     g0 = oracle.grad(theta0, aux0)
     state = _NewtonState(
         k=jnp.int32(0), theta=theta0, aux=aux0, f=f0, g=g0, status=_running(),
-        done=jnp.bool_(False),
         loss_h=nan_hist.at[0].set(f0), gnorm_h=nan_hist.at[0].set(jnp.max(jnp.abs(g0))),
         step_h=nan_hist,
     )
@@ -103,69 +101,61 @@ def damped_newton(
         status = jnp.where((status < 0) & (s.k >= max_steps), Status.MAX_STEPS, status)
         return status.astype(jnp.int32)
 
-    def cond(s: _NewtonState) -> jax.Array:
-        return ~s.done
+    # No lax.cond in the loop: under vmap a batched cond broadcasts every operand it closes
+    # over (X included) to the batch size. The stop test sits in the loop condition instead.
+    def step(s: _NewtonState) -> _NewtonState:
+        delta, ok = oracle.direction(s.theta, s.g, s.aux)
+        decrement = jnp.vdot(s.g, delta)  # g^T H^{-1} g >= 0 for a PD Hessian
+        ok = ok & jnp.isfinite(decrement) & (decrement >= 0)
+        # Below the objective's rounding the Armijo test cannot see progress: take the full
+        # Newton step and judge it by the gradient, which stays informative much longer.
+        tiny = 0.5 * decrement <= 8 * eps * jnp.maximum(1.0, jnp.abs(s.f))
+        daux = oracle.along(delta)
 
-    def body(s: _NewtonState) -> _NewtonState:
-        status = classify(s)
-        stop = status >= 0
+        def trial(t):
+            return oracle.value(s.theta - t * delta, s.aux - t * daux)
 
-        def step(s: _NewtonState) -> _NewtonState:
-            delta, ok = oracle.direction(s.theta, s.g, s.aux)
-            decrement = jnp.vdot(s.g, delta)  # g^T H^{-1} g >= 0 for a PD Hessian
-            ok = ok & jnp.isfinite(decrement) & (decrement >= 0)
-            # Below the objective's rounding the Armijo test cannot see progress: take the full
-            # Newton step and judge it by the gradient, which stays informative much longer.
-            tiny = 0.5 * decrement <= 8 * eps * jnp.maximum(1.0, jnp.abs(s.f))
-            daux = oracle.along(delta)
+        def armijo(t, ft):
+            return tiny | (ft <= s.f - ARMIJO_C * t * decrement)
 
-            def trial(t):
-                return oracle.value(s.theta - t * delta, s.aux - t * daux)
+        def ls_cond(c):
+            t, ft, j = c
+            return (j < MAX_HALVINGS) & ~armijo(t, ft)
 
-            def armijo(t, ft):
-                return tiny | (ft <= s.f - ARMIJO_C * t * decrement)
+        def ls_body(c):
+            t, _, j = c
+            t = 0.5 * t
+            return t, trial(t), j + 1
 
-            def ls_cond(c):
-                t, ft, j = c
-                return (j < MAX_HALVINGS) & ~armijo(t, ft)
+        one = jnp.ones((), dtype)
+        t, ft, _ = jax.lax.while_loop(ls_cond, ls_body, (one, trial(one), 0))
+        new_status = jnp.where(~ok, Status.SINGULAR, _running())
+        new_status = jnp.where((new_status < 0) & ~armijo(t, ft),
+                               Status.LINE_SEARCH_FAILED, new_status).astype(jnp.int32)
+        move = new_status < 0
+        theta = jnp.where(move, s.theta - t * delta, s.theta)
+        aux = jnp.where(move, s.aux - t * daux, s.aux)
+        g = oracle.grad(theta, aux)
+        # At rounding level a step that does not shrink the gradient means the optimum is
+        # reached to working precision: keep the better iterate and stop.
+        stalled = move & tiny & (jnp.max(jnp.abs(g)) >= jnp.max(jnp.abs(s.g)))
+        new_status = jnp.where(stalled, Status.CONVERGED, new_status).astype(jnp.int32)
+        move = move & ~stalled
+        theta = jnp.where(move, theta, s.theta)
+        aux = jnp.where(move, aux, s.aux)
+        g = jnp.where(move, g, s.g)
+        f = jnp.where(move, ft, s.f)
+        k = s.k + move.astype(jnp.int32)
+        new = s._replace(
+            k=k, theta=theta, aux=aux, f=f, g=g,
+            loss_h=s.loss_h.at[k].set(jnp.where(move, f, s.loss_h[k])),
+            gnorm_h=s.gnorm_h.at[k].set(jnp.where(move, jnp.max(jnp.abs(g)), s.gnorm_h[k])),
+            step_h=s.step_h.at[k].set(jnp.where(move, t, s.step_h[k])),
+        )
+        return new._replace(status=jnp.where(move, classify(new), new_status).astype(jnp.int32))
 
-            def ls_body(c):
-                t, _, j = c
-                t = 0.5 * t
-                return t, trial(t), j + 1
-
-            one = jnp.ones((), dtype)
-            t, ft, _ = jax.lax.while_loop(ls_cond, ls_body, (one, trial(one), 0))
-            new_status = jnp.where(~ok, Status.SINGULAR, _running())
-            new_status = jnp.where((new_status < 0) & ~armijo(t, ft),
-                                   Status.LINE_SEARCH_FAILED, new_status).astype(jnp.int32)
-            move = new_status < 0
-            theta = jnp.where(move, s.theta - t * delta, s.theta)
-            aux = jnp.where(move, s.aux - t * daux, s.aux)
-            g = jax.lax.cond(move, lambda: oracle.grad(theta, aux), lambda: s.g)
-            # At rounding level a step that does not shrink the gradient means the optimum is
-            # reached to working precision: keep the better iterate and stop.
-            stalled = move & tiny & (jnp.max(jnp.abs(g)) >= jnp.max(jnp.abs(s.g)))
-            new_status = jnp.where(stalled, Status.CONVERGED, new_status).astype(jnp.int32)
-            move = move & ~stalled
-            theta = jnp.where(move, theta, s.theta)
-            aux = jnp.where(move, aux, s.aux)
-            g = jnp.where(move, g, s.g)
-            f = jnp.where(move, ft, s.f)
-            k = s.k + move.astype(jnp.int32)
-            return s._replace(
-                k=k, theta=theta, aux=aux, f=f, g=g, status=new_status, done=~move,
-                loss_h=s.loss_h.at[k].set(jnp.where(move, f, s.loss_h[k])),
-                gnorm_h=s.gnorm_h.at[k].set(jnp.where(move, jnp.max(jnp.abs(g)), s.gnorm_h[k])),
-                step_h=s.step_h.at[k].set(jnp.where(move, t, s.step_h[k])),
-            )
-
-        def finish(s: _NewtonState) -> _NewtonState:
-            return s._replace(status=status, done=jnp.bool_(True))
-
-        return jax.lax.cond(stop, finish, step, s)
-
-    s = jax.lax.while_loop(cond, body, state)
+    state = state._replace(status=classify(state))
+    s = jax.lax.while_loop(lambda s: s.status < 0, step, state)
     result = FitResult(
         params=s.theta, loss=s.f, grad_norm=jnp.max(jnp.abs(s.g)), steps=s.k, status=s.status,
         loss_history=s.loss_h, grad_norm_history=s.gnorm_h, step_size_history=s.step_h,

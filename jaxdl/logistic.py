@@ -22,6 +22,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from jaxdl import _linalg, _solver, checks
@@ -39,6 +40,7 @@ __all__ = [
     "fit_gd",
     "fit_newton",
     "fit_lbfgs",
+    "fit_newton_many",
 ]
 
 # Rows per block when forming X^T diag(s) X: bounds the temporaries to O(block * d) and keeps
@@ -241,8 +243,20 @@ def accuracy(w: Any, b: Any, X: Any, y: Any) -> jax.Array:
 # Fits.
 
 
-def _fit_inputs(X: Any, y: Any, w0: Any, b0: Any):
-    return _inputs(w0, b0, X, y)
+def _fit_inputs(X: Any, y: Any, w0: Any, b0: Any, sample_weight: Any = None):
+    w0, b0, X, y = _inputs(w0, b0, X, y)
+    if sample_weight is None:
+        sw = jnp.ones_like(y)
+    else:
+        sw = checks.float_array("sample_weight", sample_weight, shape=(X.shape[0],))
+        checks.common_dtype(X=X, sample_weight=sw)
+        sw = sw.astype(X.dtype)
+        if checks.is_concrete(sw):
+            host = np.asarray(sw)
+            if (host < 0).any() or not host.any():
+                raise ValueError("sample_weight: expected non-negative weights, not all zero, "
+                                 f"got min {host.min():g} and sum {host.sum():g}")
+    return w0, b0, X, y, sw
 
 
 def _default_gtol(gtol: Any, dtype: Any) -> Any:
@@ -251,14 +265,17 @@ def _default_gtol(gtol: Any, dtype: Any) -> Any:
     return checks.scalar("gtol", gtol, low=0, low_open=True)
 
 
-def _objective(w, b, X, y, z, l2):
-    """Penalised loss ``E(w, b) + l2/2 ||w||^2`` from precomputed logits ``z``."""
-    return jnp.sum(loss_from_logits(z, y)) + 0.5 * l2 * jnp.vdot(w, w)
+def _objective(w, y, z, l2, sw):
+    """Penalised weighted loss ``sum_n sw_n E_n + l2/2 ||w||^2`` from the logits ``z``."""
+    return jnp.sum(sw * loss_from_logits(z, y)) + 0.5 * l2 * jnp.vdot(w, w)
 
 
-def _gradient(w, X, y, z, l2):
-    r = jax.nn.sigmoid(z) - y
-    return _linalg.rmatvec(X, r) + l2 * w, jnp.sum(r)
+def _gradient(w, X, y, z, l2, sw, dense=False):
+    r = sw * (jax.nn.sigmoid(z) - y)
+    # dense: r @ X as a dot, which vmap turns into one GEMM for a batch of fits sharing X
+    # (fit_newton_many); a single fit streams the fused multiply-reduce instead.
+    xr = _linalg.matmul(r, X) if dense else _linalg.rmatvec(X, r)
+    return xr + l2 * w, jnp.sum(r)
 
 
 def gd_step_bound(X: Any, *, l2: float = 0.0) -> float:
@@ -288,13 +305,13 @@ def seed_update(*, lr_w: float, lr_b: float) -> optax.GradientTransformation:
 
 
 @functools.partial(jax.jit, static_argnames=("optimizer", "max_steps"))
-def _fit_gd(X, y, w0, b0, l2, gtol, optimizer, max_steps):
-    gtol_abs = gtol * X.shape[0]
+def _fit_gd(X, y, w0, b0, l2, gtol, sw, optimizer, max_steps):
+    gtol_abs = gtol * jnp.sum(sw)
 
     def value_and_grad(params):
         w, b = params
         z = _linalg.matvec(X, w) + b
-        return _objective(w, b, X, y, z, l2), _gradient(w, X, y, z, l2)
+        return _objective(w, y, z, l2, sw), _gradient(w, X, y, z, l2, sw)
 
     return _solver.gradient_descent(value_and_grad, (w0, b0), optimizer, max_steps=max_steps,
                                     gtol=gtol_abs)
@@ -312,6 +329,7 @@ def fit_gd(
     gtol: float | None = None,
     w0: Any = None,
     b0: Any = None,
+    sample_weight: Any = None,
 ) -> FitResult:
     """Fit logistic regression by gradient descent in one jit-compiled ``lax.while_loop``.
 
@@ -331,6 +349,9 @@ def fit_gd(
       gtol: stop when ``||grad||_inf <= gtol * n`` (a tolerance on the per-sample mean
         gradient); default ``1e-12`` (float64) or ``1e-5`` (float32).
       w0, b0: starting point (default zeros).
+      sample_weight: non-negative per-row weights ``(n,)`` (default ones): the loss becomes
+        ``sum_n sw_n E_n`` and ``gtol`` is relative to ``sum sw``. Integer counts give a
+        bootstrap resample without copying ``X``.
 
     Returns:
       :class:`jaxdl.results.FitResult` with ``params = (w, b)``; status CONVERGED, MAX_STEPS or
@@ -338,7 +359,7 @@ def fit_gd(
 
     Reference: seed Q1.
     """
-    w0, b0, X, y = _fit_inputs(X, y, w0, b0)
+    w0, b0, X, y, sw = _fit_inputs(X, y, w0, b0, sample_weight)
     if optimizer is None:
         if lr_w is None or lr_b is None:
             raise TypeError("lr_w, lr_b: expected both learning rates (or an optax optimizer), "
@@ -349,7 +370,7 @@ def fit_gd(
     checks.scalar("l2", l2, low=0)
     max_steps = checks.positive_int("max_steps", max_steps)
     gtol = _default_gtol(gtol, X.dtype)
-    return _fit_gd(X, y, w0, b0, jnp.asarray(l2, X.dtype), jnp.asarray(gtol, X.dtype),
+    return _fit_gd(X, y, w0, b0, jnp.asarray(l2, X.dtype), jnp.asarray(gtol, X.dtype), sw,
                    optimizer, max_steps)
 
 
@@ -359,7 +380,7 @@ def _seed_update_cached(lr_w: float, lr_b: float) -> optax.GradientTransformatio
     return seed_update(lr_w=lr_w, lr_b=lr_b)
 
 
-def _direction(X, z, g, l2, mixed):
+def _direction(X, z, g, l2, sw, mixed, outer=None):
     """Solve ``H delta = g`` for the penalised logistic Hessian; ``(delta, ok)``.
 
     ``mixed`` (float64 only): form ``X^T S X`` in float32 (half the bytes, twice the
@@ -369,15 +390,26 @@ def _direction(X, z, g, l2, mixed):
     ``[4 eps, 1e-2]``): an inexact Newton step accurate enough to keep convergence
     quadratic. If the float32 factor is too ill-conditioned for refinement to pay (pivot
     ratio below 1e-4), the Hessian is formed in float64 instead.
+
+    ``outer`` (small problems, see :func:`fit_newton_many`): ``(rows, cols, packed)``, the
+    upper triangles of the per-row outer products ``[x_n; 1][x_n; 1]^T`` packed to
+    ``(n, (d+1)(d+2)/2)``, so that the upper triangle of ``H`` is ``s @ packed``; shared by a
+    batch of fits, the batch's Hessians are one matrix product of half the full size.
     """
     dtype = X.dtype
     d = X.shape[1]
     eps = jnp.finfo(dtype).eps
-    s = _curvature(z)
+    s = sw * _curvature(z)
     ridge = jnp.concatenate([jnp.full((d,), l2, dtype), jnp.zeros((1,), dtype)])
 
     def factor(hdt):
-        H = _assemble(*_weighted_gram(X, s, hdt)).astype(dtype) + jnp.diag(ridge)
+        if outer is not None:
+            rows, cols, outer_packed = outer
+            packed = _linalg.matmul(s, outer_packed)  # the upper triangle of H, row-major
+            H = jnp.zeros((d + 1, d + 1), dtype).at[rows, cols].set(packed)
+            H = H + jnp.triu(H, 1).T + jnp.diag(ridge)
+        else:
+            H = _assemble(*_weighted_gram(X, s, hdt)).astype(dtype) + jnp.diag(ridge)
         L = jnp.linalg.cholesky(H)
         piv = jnp.diagonal(L)
         ratio = (jnp.min(piv) / jnp.max(piv)) ** 2
@@ -404,7 +436,7 @@ def _direction(X, z, g, l2, mixed):
 
     # Inexact-Newton forcing term: relative step accuracy eta_k = O(||g_k||) keeps the outer
     # convergence quadratic, so early steps need no refinement and late ones a few.
-    eta = jnp.clip(jnp.max(jnp.abs(g)) / X.shape[0], 4 * eps, 1e-2)
+    eta = jnp.clip(jnp.max(jnp.abs(g)) / jnp.sum(sw), 4 * eps, 1e-2)
 
     def refine_cond(c):
         i, delta, corr = c
@@ -421,37 +453,35 @@ def _direction(X, z, g, l2, mixed):
     return delta, ok
 
 
-def _oracle(X, y, l2, mixed):
+def _oracle(X, y, l2, sw, mixed, outer=None):
     """The Q1 objective as seen by the shared solvers: theta = [w; b], aux = logits."""
     sign = 2 * y - 1
 
-    def split(theta):
-        return theta[:-1], theta[-1]
-
     return _solver.NewtonOracle(
         predictor=lambda th: _linalg.matvec(X, th[:-1]) + th[-1],
-        value=lambda th, z: _objective(*split(th), X, y, z, l2),
+        value=lambda th, z: _objective(th[:-1], y, z, l2, sw),
         grad=lambda th, z: jnp.concatenate(
-            [a.reshape(-1) for a in _gradient(th[:-1], X, y, z, l2)]),
-        direction=lambda th, g, z: _direction(X, z, g, l2, mixed),
+            [a.reshape(-1) for a in _gradient(th[:-1], X, y, z, l2, sw, outer is not None)]),
+        direction=lambda th, g, z: _direction(X, z, g, l2, sw, mixed, outer),
         along=lambda delta: _linalg.matvec(X, delta[:-1]) + delta[-1],
-        separated=lambda th, z: (l2 == 0) & jnp.all(sign * z > 0),
+        # Strictly separated (rows of weight 0 do not count) with no penalty: no minimiser.
+        separated=lambda th, z: (l2 == 0) & jnp.all((sign * z > 0) | (sw == 0)),
     )
 
 
 @functools.partial(jax.jit, static_argnames=("max_steps", "mixed"))
-def _fit_newton(X, y, w0, b0, l2, gtol, max_steps, mixed):
+def _fit_newton(X, y, w0, b0, l2, gtol, sw, max_steps, mixed):
     theta0 = jnp.concatenate([w0, b0[None]])
-    theta, _, _, res = _solver.damped_newton(_oracle(X, y, l2, mixed), theta0,
-                                             max_steps=max_steps, gtol=gtol * X.shape[0])
+    theta, _, _, res = _solver.damped_newton(_oracle(X, y, l2, sw, mixed), theta0,
+                                             max_steps=max_steps, gtol=gtol * jnp.sum(sw))
     return res._replace(params=(theta[:-1], theta[-1]))
 
 
 @functools.partial(jax.jit, static_argnames=("max_steps", "memory"))
-def _fit_lbfgs(X, y, w0, b0, l2, gtol, max_steps, memory):
+def _fit_lbfgs(X, y, w0, b0, l2, gtol, sw, max_steps, memory):
     theta0 = jnp.concatenate([w0, b0[None]])
-    theta, res = _solver.lbfgs(_oracle(X, y, l2, False), theta0, max_steps=max_steps,
-                               gtol=gtol * X.shape[0], memory=memory)
+    theta, res = _solver.lbfgs(_oracle(X, y, l2, sw, False), theta0, max_steps=max_steps,
+                               gtol=gtol * jnp.sum(sw), memory=memory)
     return res._replace(params=(theta[:-1], theta[-1]))
 
 
@@ -465,6 +495,7 @@ def fit_lbfgs(
     memory: int = 10,
     w0: Any = None,
     b0: Any = None,
+    sample_weight: Any = None,
 ) -> FitResult:
     """Fit logistic regression by L-BFGS with the closed-form gradient.
 
@@ -475,7 +506,7 @@ def fit_lbfgs(
     (SINGULAR does not arise: no matrix is factored).
 
     Args:
-      X, y, l2, gtol, w0, b0: as in :func:`fit_newton`.
+      X, y, l2, gtol, w0, b0, sample_weight: as in :func:`fit_newton`.
       max_steps: iteration budget (static).
       memory: number of curvature pairs kept (static).
 
@@ -484,12 +515,12 @@ def fit_lbfgs(
 
     Reference: seed Q1.
     """
-    w0, b0, X, y = _fit_inputs(X, y, w0, b0)
+    w0, b0, X, y, sw = _fit_inputs(X, y, w0, b0, sample_weight)
     checks.scalar("l2", l2, low=0)
     max_steps = checks.positive_int("max_steps", max_steps)
     memory = checks.positive_int("memory", memory)
     gtol = _default_gtol(gtol, X.dtype)
-    return _fit_lbfgs(X, y, w0, b0, jnp.asarray(l2, X.dtype), jnp.asarray(gtol, X.dtype),
+    return _fit_lbfgs(X, y, w0, b0, jnp.asarray(l2, X.dtype), jnp.asarray(gtol, X.dtype), sw,
                       max_steps, memory)
 
 
@@ -503,6 +534,7 @@ def fit_newton(
     precision: str = "auto",
     w0: Any = None,
     b0: Any = None,
+    sample_weight: Any = None,
 ) -> FitResult:
     """Fit logistic regression by Newton's method (IRLS) with Armijo backtracking.
 
@@ -527,6 +559,8 @@ def fit_newton(
         (Hessian in the input dtype), or ``"auto"`` (mixed when ``n d^2 >= 1e7`` and the
         inputs are float64, else full). float32 inputs always run in float32.
       w0, b0: starting point (default zeros).
+      sample_weight: per-row weights, as in :func:`fit_gd`; a batch of weight vectors under
+        ``vmap`` with ``X`` shared runs many bootstrap fits with one matrix product per step.
 
     Returns:
       :class:`jaxdl.results.FitResult` with ``params = (w, b)``.
@@ -540,7 +574,7 @@ def fit_newton(
 
     Reference: seed Q1 (Q6 for Newton's method).
     """
-    w0, b0, X, y = _fit_inputs(X, y, w0, b0)
+    w0, b0, X, y, sw = _fit_inputs(X, y, w0, b0, sample_weight)
     checks.scalar("l2", l2, low=0)
     max_steps = checks.positive_int("max_steps", max_steps)
     gtol = _default_gtol(gtol, X.dtype)
@@ -550,5 +584,93 @@ def fit_newton(
     # the simpler float64 path (and compile faster).
     big = X.shape[0] * X.shape[1] ** 2 >= _MIXED_MIN_WORK
     mixed = X.dtype == jnp.float64 and (precision == "mixed" or (precision == "auto" and big))
-    return _fit_newton(X, y, w0, b0, jnp.asarray(l2, X.dtype), jnp.asarray(gtol, X.dtype),
+    return _fit_newton(X, y, w0, b0, jnp.asarray(l2, X.dtype), jnp.asarray(gtol, X.dtype), sw,
                        max_steps, mixed)
+
+
+# Below this many entries of the per-row outer products, fit_newton_many precomputes them.
+_OUTER_MAX = 1 << 22
+
+
+@functools.partial(jax.jit, static_argnames=("max_steps",))
+def _fit_newton_many(X, y, l2, gtol, sw, max_steps):
+    n, d = X.shape
+    outer = None
+    if n * (d + 1) ** 2 <= _OUTER_MAX:
+        A = jnp.concatenate([X, jnp.ones((n, 1), X.dtype)], axis=1)
+        rows, cols = np.triu_indices(d + 1)
+        packed = A[:, rows] * A[:, cols]
+        # Materialise it once: fused into the loop's matrix product, XLA would rebuild it
+        # every step and lose the fast GEMM kernel.
+        outer = (rows, cols, jax.lax.optimization_barrier(packed))
+    theta0 = jnp.zeros((d + 1,), X.dtype)
+
+    def one(sw, l2):
+        theta, _, _, res = _solver.damped_newton(_oracle(X, y, l2, sw, False, outer), theta0,
+                                                 max_steps=max_steps, gtol=gtol * jnp.sum(sw))
+        return res._replace(params=(theta[:-1], theta[-1]))
+
+    return jax.vmap(one)(sw, l2)
+
+
+def fit_newton_many(
+    X: Any,
+    y: Any,
+    *,
+    sample_weight: Any = None,
+    l2: Any = 0.0,
+    max_steps: int = 50,
+    gtol: float | None = None,
+) -> FitResult:
+    """Many Newton fits on one data set in one call: bootstraps, penalty paths, CV folds.
+
+    Fit ``b`` of :func:`fit_newton`'s problem on the same ``X, y``, each with its own row
+    weights and penalty. Bootstrap resamples are integer count weights and a held-out fold is
+    weight 0, so nothing copies ``X``. For small problems (``n (d+1)^2 <= 2^22``) the per-row
+    outer products ``[x; 1][x; 1]^T`` are formed once and every Hessian of the batch is one
+    row of a single matrix product ``S @ outer``.
+
+    Args:
+      X, y: the data, as in :func:`fit_newton`.
+      sample_weight: ``(b, n)`` non-negative weights (or ``(n,)`` for all fits; default ones).
+      l2: ``(b,)`` penalties, or one penalty for all fits.
+      max_steps, gtol: as in :func:`fit_newton`.
+
+    Returns:
+      A batched :class:`jaxdl.results.FitResult` (leading axis ``b``), one status per fit.
+
+    Example:
+      >>> counts = jax.vmap(lambda k: jnp.bincount(
+      ...     jax.random.randint(k, (n,), 0, n), length=n))(jax.random.split(key, 64))
+      >>> res = fit_newton_many(X, y, sample_weight=counts, l2=1.0)
+    """
+    X = checks.float_array("X", X, shape=("n", "d"))
+    n = X.shape[0]
+    _, _, X, y = _inputs(None, None, X, y)
+    l2 = checks.float_array("l2", l2, ndim=(0, 1))
+    if sample_weight is None:
+        sw = jnp.ones((1, n), X.dtype)
+    else:
+        sw = checks.float_array("sample_weight", sample_weight, ndim=(1, 2))
+        if sw.shape[-1] != n:
+            raise ValueError(f"sample_weight: expected shape (b, {n}) or ({n},), got shape "
+                             f"{tuple(sw.shape)}")
+        sw = sw.reshape(-1, n)
+        if checks.is_concrete(sw):
+            host = np.asarray(sw)
+            if (host < 0).any() or not host.any(axis=1).all():
+                raise ValueError("sample_weight: expected non-negative weights with a nonzero "
+                                 "row for every fit, got a negative weight or an all-zero row")
+    l2 = jnp.atleast_1d(l2)
+    if checks.is_concrete(l2) and bool(jnp.any(l2 < 0)):
+        raise ValueError(f"l2: expected penalties >= 0, got min {float(jnp.min(l2))!r}")
+    b = max(sw.shape[0], l2.shape[0])
+    for name, v in (("sample_weight", sw), ("l2", l2)):
+        if v.shape[0] not in (1, b):
+            raise ValueError(f"{name}: expected a batch of 1 or {b} (the other argument's), got "
+                             f"{v.shape[0]}")
+    sw = jnp.broadcast_to(sw, (b, n)).astype(X.dtype)
+    l2 = jnp.broadcast_to(l2, (b,)).astype(X.dtype)
+    max_steps = checks.positive_int("max_steps", max_steps)
+    gtol = _default_gtol(gtol, X.dtype)
+    return _fit_newton_many(X, y, l2, jnp.asarray(gtol, X.dtype), sw, max_steps)

@@ -232,3 +232,65 @@ def test_lbfgs_statuses(cancer):
     nan = jax.jit(lambda X, y: logistic.fit_lbfgs(X, y, l2=1.0, max_steps=3))(
         X.at[0, 0].set(jnp.nan), y)
     assert int(nan.status) == Status.NONFINITE
+
+
+def test_sample_weight_counts_equal_resampled_rows(cancer):
+    X, y = cancer
+    n = X.shape[0]
+    idx = jax.random.randint(jax.random.key(7), (n,), 0, n)
+    counts = jnp.bincount(idx, length=n).astype(X.dtype)
+    weighted = logistic.fit_newton(X, y, l2=1.0, sample_weight=counts)
+    resampled = logistic.fit_newton(X[idx], y[idx], l2=1.0)
+    assert int(weighted.status) == Status.CONVERGED
+    np.testing.assert_allclose(weighted.params[0], resampled.params[0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(weighted.loss, resampled.loss, rtol=1e-12)
+    lb = logistic.fit_lbfgs(X, y, l2=1.0, sample_weight=counts)
+    np.testing.assert_allclose(lb.params[0], resampled.params[0], rtol=1e-6, atol=1e-8)
+
+
+def test_fit_newton_many_matches_single_fits(cancer):
+    X, y = cancer
+    n = X.shape[0]
+    keys = jax.random.split(jax.random.key(8), 3)
+    counts = jax.vmap(lambda k: jnp.bincount(jax.random.randint(k, (n,), 0, n), length=n))(
+        keys).astype(X.dtype)
+    l2 = jnp.array([0.1, 1.0, 10.0])
+    many = logistic.fit_newton_many(X, y, sample_weight=counts, l2=l2)
+    assert many.params[0].shape == (3, X.shape[1])
+    for i in range(3):
+        one = logistic.fit_newton(X, y, l2=float(l2[i]), sample_weight=counts[i])
+        assert int(many.status[i]) == int(one.status) == Status.CONVERGED
+        np.testing.assert_allclose(many.params[0][i], one.params[0], rtol=1e-9, atol=1e-12)
+    # A penalty path with shared weights, and a fold held out by weight 0.
+    path = logistic.fit_newton_many(X, y, l2=jnp.array([0.5, 5.0]))
+    assert bool(jnp.all(jnp.abs(path.params[0][1]) <= jnp.abs(path.params[0][0]).max()))
+    fold = jnp.ones((n,)).at[:100].set(0.0)
+    held = logistic.fit_newton_many(X, y, sample_weight=fold, l2=1.0)
+    sub = logistic.fit_newton(X[100:], y[100:], l2=1.0)
+    np.testing.assert_allclose(held.params[0][0], sub.params[0], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "msg"),
+    [
+        ({"sample_weight": -jnp.ones(6)}, "sample_weight: expected non-negative"),
+        ({"sample_weight": jnp.ones(5)}, r"sample_weight: expected shape \(6,\)"),
+        ({"sample_weight": jnp.zeros(6)}, "not all zero"),
+    ],
+)
+def test_sample_weight_bad_input(kwargs, msg):
+    X = jnp.ones((6, 2))
+    y = jnp.array([0.0, 1.0] * 3)
+    with pytest.raises(ValueError, match=msg):
+        logistic.fit_newton(X, y, **kwargs)
+
+
+def test_fit_newton_many_bad_input():
+    X = jnp.ones((6, 2))
+    y = jnp.array([0.0, 1.0] * 3)
+    with pytest.raises(ValueError, match=r"sample_weight: expected shape \(b, 6\)"):
+        logistic.fit_newton_many(X, y, sample_weight=jnp.ones((2, 5)))
+    with pytest.raises(ValueError, match="l2: expected a batch of 1 or 3"):
+        logistic.fit_newton_many(X, y, sample_weight=jnp.ones((3, 6)), l2=jnp.ones(2))
+    with pytest.raises(ValueError, match="l2: expected penalties >= 0"):
+        logistic.fit_newton_many(X, y, l2=jnp.array([1.0, -1.0]))
