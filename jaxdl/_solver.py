@@ -62,6 +62,42 @@ def _running() -> jax.Array:
     return jnp.int32(-1)
 
 
+def _tree_max_abs(tree: Any) -> jax.Array:
+    return jnp.max(jnp.stack([jnp.max(jnp.abs(x)) for x in jax.tree.leaves(tree)]))
+
+
+def _classify(f, g, k, *, gtol, max_steps, separated=None) -> jax.Array:
+    """The stop test shared by every loop: NONFINITE, CONVERGED, SEPARABLE, MAX_STEPS or
+    running (-1), in that order of precedence."""
+    gnorm = _tree_max_abs(g)
+    finite = jnp.isfinite(f) & jnp.isfinite(gnorm)
+    status = jnp.where(~finite, Status.NONFINITE, _running())
+    status = jnp.where((status < 0) & (gnorm <= gtol), Status.CONVERGED, status)
+    if separated is not None:
+        status = jnp.where((status < 0) & separated, Status.SEPARABLE, status)
+    status = jnp.where((status < 0) & (k >= max_steps), Status.MAX_STEPS, status)
+    return status.astype(jnp.int32)
+
+
+def _backtrack(phi: Callable, accept: Callable, t0: jax.Array):
+    """Halve ``t`` from ``t0`` until ``accept(t, phi(t))`` (at most MAX_HALVINGS times).
+
+    Returns ``(t, phi(t), accepted)``.
+    """
+
+    def cond(c):
+        t, ft, j = c
+        return (j < MAX_HALVINGS) & ~accept(t, ft)
+
+    def body(c):
+        t, _, j = c
+        t = 0.5 * t
+        return t, phi(t), j + 1
+
+    t, ft, _ = jax.lax.while_loop(cond, body, (t0, phi(t0), 0))
+    return t, ft, accept(t, ft)
+
+
 def damped_newton(
     oracle: NewtonOracle, theta0: jax.Array, *, max_steps: int, gtol: jax.Array
 ) -> tuple[jax.Array, jax.Array, jax.Array, FitResult]:
@@ -92,14 +128,8 @@ def damped_newton(
     )
 
     def classify(s: _NewtonState) -> jax.Array:
-        gnorm = jnp.max(jnp.abs(s.g))
-        finite = jnp.isfinite(s.f) & jnp.all(jnp.isfinite(s.g))
-        status = jnp.where(~finite, Status.NONFINITE, _running())
-        status = jnp.where((status < 0) & (gnorm <= gtol), Status.CONVERGED, status)
-        status = jnp.where((status < 0) & oracle.separated(s.theta, s.aux), Status.SEPARABLE,
-                           status)
-        status = jnp.where((status < 0) & (s.k >= max_steps), Status.MAX_STEPS, status)
-        return status.astype(jnp.int32)
+        return _classify(s.f, s.g, s.k, gtol=gtol, max_steps=max_steps,
+                         separated=oracle.separated(s.theta, s.aux))
 
     # No lax.cond in the loop: under vmap a batched cond broadcasts every operand it closes
     # over (X included) to the batch size. The stop test sits in the loop condition instead.
@@ -118,19 +148,9 @@ def damped_newton(
         def armijo(t, ft):
             return tiny | (ft <= s.f - ARMIJO_C * t * decrement)
 
-        def ls_cond(c):
-            t, ft, j = c
-            return (j < MAX_HALVINGS) & ~armijo(t, ft)
-
-        def ls_body(c):
-            t, _, j = c
-            t = 0.5 * t
-            return t, trial(t), j + 1
-
-        one = jnp.ones((), dtype)
-        t, ft, _ = jax.lax.while_loop(ls_cond, ls_body, (one, trial(one), 0))
+        t, ft, found = _backtrack(trial, armijo, jnp.ones((), dtype))
         new_status = jnp.where(~ok, Status.SINGULAR, _running())
-        new_status = jnp.where((new_status < 0) & ~armijo(t, ft),
+        new_status = jnp.where((new_status < 0) & ~found,
                                Status.LINE_SEARCH_FAILED, new_status).astype(jnp.int32)
         move = new_status < 0
         theta = jnp.where(move, s.theta - t * delta, s.theta)
@@ -175,10 +195,6 @@ class _GDState(NamedTuple):
     step_h: jax.Array
 
 
-def _tree_max_abs(tree: Any) -> jax.Array:
-    return jnp.max(jnp.stack([jnp.max(jnp.abs(x)) for x in jax.tree.leaves(tree)]))
-
-
 def gradient_descent(
     value_and_grad: Callable[[Any], tuple[jax.Array, Any]],
     params0: Any,
@@ -203,12 +219,7 @@ def gradient_descent(
     )
 
     def classify(s: _GDState) -> jax.Array:
-        gnorm = _tree_max_abs(s.g)
-        finite = jnp.isfinite(s.f) & jnp.isfinite(gnorm)
-        status = jnp.where(~finite, Status.NONFINITE, _running())
-        status = jnp.where((status < 0) & (gnorm <= gtol), Status.CONVERGED, status)
-        status = jnp.where((status < 0) & (s.k >= max_steps), Status.MAX_STEPS, status)
-        return status.astype(jnp.int32)
+        return _classify(s.f, s.g, s.k, gtol=gtol, max_steps=max_steps)
 
     def cond(s: _GDState) -> jax.Array:
         return s.status < 0
@@ -304,14 +315,8 @@ def lbfgs(
     )
 
     def classify(s: _LBFGSState) -> jax.Array:
-        gnorm = jnp.max(jnp.abs(s.g))
-        finite = jnp.isfinite(s.f) & jnp.all(jnp.isfinite(s.g))
-        status = jnp.where(~finite, Status.NONFINITE, _running())
-        status = jnp.where((status < 0) & (gnorm <= gtol), Status.CONVERGED, status)
-        status = jnp.where((status < 0) & oracle.separated(s.theta, s.aux), Status.SEPARABLE,
-                           status)
-        status = jnp.where((status < 0) & (s.k >= max_steps), Status.MAX_STEPS, status)
-        return status.astype(jnp.int32)
+        return _classify(s.f, s.g, s.k, gtol=gtol, max_steps=max_steps,
+                         separated=oracle.separated(s.theta, s.aux))
 
     def body(s: _LBFGSState) -> _LBFGSState:
         direction = -_two_loop(s.g, s.S, s.Y, s.rho, s.k)
@@ -351,17 +356,7 @@ def lbfgs(
             flatter = jnp.abs(dphi(t)[0]) <= 0.5 * jnp.abs(slope)
             return jnp.where(tiny, flatter, decrease)
 
-        def ls_cond(c):
-            t, ft, j = c
-            return (j < MAX_HALVINGS) & ~armijo(t, ft)
-
-        def ls_body(c):
-            t, _, j = c
-            t = 0.5 * t
-            return t, phi(t), j + 1
-
-        t, ft, _ = jax.lax.while_loop(ls_cond, ls_body, (t_exact, phi(t_exact), 0))
-        found = armijo(t, ft)
+        t, ft, found = _backtrack(phi, armijo, t_exact)
         theta = s.theta + t * direction
         aux = s.aux + t * daux
         g = oracle.grad(theta, aux)
