@@ -125,9 +125,19 @@ def _bool(name: str, value: Any) -> bool:
 
 
 def _normalize(x: jax.Array, eps: Any, center_only: bool) -> _Normalized:
-    """``xhat`` and the batch statistics it used (x already validated)."""
-    mu = jnp.mean(x, axis=0, keepdims=True)
-    xc = x - mu
+    """``xhat`` and the batch statistics it used (x already validated).
+
+    The mean is taken of the data shifted by its first row, ``mu = x_0 + mean(x - x_0)``: a
+    constant feature then centres to exactly 0 (``mean(x)`` of n copies of c is not always c in
+    floating point, and in float32 that rounding, e.g. 0.06 for c = 1e6, divided by its own
+    tiny standard deviation gave ``xhat = +-1`` instead of 0), and features with a large
+    offset keep their accuracy (``x - x_0`` is exact for nearby values).
+    """
+    shift = x[:1]
+    d = x - shift
+    dmu = jnp.mean(d, axis=0, keepdims=True)
+    mu = shift + dmu
+    xc = d - dmu
     if center_only:
         return _Normalized(xc, mu, None, None)
     var = jnp.mean(xc * xc, axis=0, keepdims=True)  # biased (divide by n), two-pass: stable
@@ -262,7 +272,7 @@ def jacobian_xhat(n: int, *, dtype: Any = None) -> jax.Array:
     Reference: seed Q2(c).
     """
     n = checks.positive_int("n", n)
-    dtype = jnp.result_type(float) if dtype is None else dtype
+    dtype = checks.float_dtype("dtype", dtype)
     return jnp.eye(n, dtype=dtype) - jnp.full((n, n), 1.0 / n, dtype=dtype)
 
 
@@ -281,8 +291,7 @@ def init_state(features: int, dtype: Any = jnp.float32) -> BatchNormState:
       A :class:`BatchNormState` of shape ``(features,)`` arrays.
     """
     features = checks.positive_int("features", features)
-    if not jnp.issubdtype(dtype, jnp.floating):
-        raise TypeError(f"dtype: expected a floating dtype, got {jnp.dtype(dtype)}")
+    dtype = checks.float_dtype("dtype", dtype)
     return BatchNormState(jnp.zeros((features,), dtype), jnp.ones((features,), dtype))
 
 
@@ -426,7 +435,7 @@ def seed_limit_demo(
     ns = [checks.positive_int("ns", n) for n in ns]
     checks.scalar("g_mean", g_mean)
     checks.scalar("gamma", gamma)
-    dtype = jnp.result_type(float) if dtype is None else jnp.dtype(dtype)
+    dtype = checks.float_dtype("dtype", dtype)
     gam = jnp.full((1,), gamma, dtype)
     g_mean = jnp.asarray(g_mean, dtype)
     rows = [_demo_one(jax.random.fold_in(key, n), g_mean, gam, n=n) for n in ns]

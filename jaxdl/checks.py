@@ -15,6 +15,7 @@ Policy (used by every public entry point):
 
 from __future__ import annotations
 
+import functools
 import numbers
 from typing import Any
 
@@ -31,6 +32,8 @@ __all__ = [
     "class_labels",
     "scalar",
     "positive_int",
+    "float_dtype",
+    "shape_tuple",
     "default_rtol",
     "is_symmetric",
     "is_psd",
@@ -98,10 +101,16 @@ def float_array(
         arr = jnp.asarray(float(x))
     elif isinstance(x, (list, tuple)):
         try:
-            host = np.asarray(x, dtype=float)
+            host = np.asarray(x)
         except (TypeError, ValueError) as err:
             raise TypeError(f"{name}: expected numbers, got {type(x).__name__}: {err}") from None
-        arr = jnp.asarray(host, dtype=jnp.result_type(float))
+        if host.dtype.kind not in "iuf":
+            # np.asarray(x, dtype=float) would parse "1.5" and turn True into 1.0: refuse both.
+            raise TypeError(
+                f"{name}: expected a {type(x).__name__} of real numbers, got entries of dtype "
+                f"{host.dtype}"
+            )
+        arr = jnp.asarray(host.astype(float), dtype=jnp.result_type(float))
     else:
         raise TypeError(f"{name}: expected an array of floats, got {type(x).__name__}")
 
@@ -131,25 +140,33 @@ def float_array(
             f"{_shape_text(arr.shape)}"
         )
     if is_concrete(arr) and not (allow_inf and allow_nan):
-        # Count on the host when the data live there (no per-shape compile, no copy on CPU);
-        # on an accelerator reduce on the device and fetch one number.
+        # Small host arrays are counted by NumPy (no per-shape compile, no copy on the CPU);
+        # large ones, and arrays on an accelerator, by one jitted parallel reduction.
         on_host = isinstance(x, (np.ndarray, np.generic)) or all(
             dev.platform == "cpu" for dev in arr.devices()
         )
-        xp = np if on_host else jnp
-        vals = np.asarray(arr) if on_host else arr
-        # ensure_compile_time_eval: a concrete array closed over by a jitted function is
-        # checked eagerly too, instead of turning the count into a tracer.
-        with jax.ensure_compile_time_eval():
-            if allow_inf:
-                bad = int(xp.sum(xp.isnan(vals)))
-                what = "NaN"
-            else:
-                bad = int(xp.sum(~xp.isfinite(vals)))
-                what = "non-finite (NaN or inf)"
+        what = "NaN" if allow_inf else "non-finite (NaN or inf)"
+        if on_host and arr.size < _DEVICE_CHECK_SIZE:
+            vals = np.asarray(arr)
+            bad = int(np.sum(np.isnan(vals) if allow_inf else ~np.isfinite(vals)))
+        else:
+            # ensure_compile_time_eval: a concrete array closed over by a jitted function is
+            # checked eagerly too, instead of turning the count into a tracer.
+            with jax.ensure_compile_time_eval():
+                bad = int(_count_bad(arr, allow_inf))
         if bad:
             raise ValueError(f"{name}: expected finite values, got {bad} {what} entries")
     return arr
+
+
+# Arrays with at least this many entries are checked by a jitted reduction (multi-threaded,
+# about 2x faster than NumPy's on the CPU; it compiles once per shape).
+_DEVICE_CHECK_SIZE = 1 << 20
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _count_bad(x: jax.Array, allow_inf: bool) -> jax.Array:
+    return jnp.sum(jnp.isnan(x) if allow_inf else ~jnp.isfinite(x))
 
 
 def common_dtype(**arrays: jax.Array) -> np.dtype:
@@ -199,8 +216,12 @@ def binary_labels(name: str, y: Any, n: int, dtype: Any) -> jax.Array:
     return jnp.asarray(y, dtype=dtype)
 
 
-def class_labels(name: str, y: Any, n: int, k: int) -> jax.Array:
-    """Integer class labels in ``0..k-1`` of shape ``(n,)``. Values checked eagerly."""
+def class_labels(name: str, y: Any, n: int, k: int | None) -> jax.Array:
+    """Integer class labels in ``0..k-1`` of shape ``(n,)``. Values checked eagerly.
+
+    ``k=None`` (the number of classes is still to be inferred from ``y``) checks that the labels
+    are non-negative integers that fit in int32.
+    """
     if isinstance(y, (list, tuple)):
         y = np.asarray(y)
     if not hasattr(y, "shape") or y.ndim != 1 or y.shape[0] != n:
@@ -210,11 +231,15 @@ def class_labels(name: str, y: Any, n: int, k: int) -> jax.Array:
         host = np.asarray(y)
         if host.dtype.kind not in "biuf":
             raise TypeError(f"{name}: expected integer class ids, got dtype {host.dtype}")
-        bad = (host != np.round(host)) | (host < 0) | (host >= k)
+        top = np.iinfo(np.int32).max if k is None else k - 1
+        with np.errstate(invalid="ignore"):
+            bad = (host != np.round(host)) | (host < 0) | (host > top)
         if bad.any():
+            want = "non-negative integer class ids" if k is None else (
+                f"integer class ids in 0..{k - 1}")
             raise ValueError(
-                f"{name}: expected integer class ids in 0..{k - 1}, got "
-                f"{int(bad.sum())} other value(s), e.g. {host[bad][0]!r}"
+                f"{name}: expected {want}, got {int(bad.sum())} other value(s), e.g. "
+                f"{host[bad][0]!r}"
             )
     return jnp.asarray(y).astype(jnp.int32)
 
@@ -236,12 +261,20 @@ def scalar(
         raise TypeError(f"{name}: expected a real number, got bool {value!r}")
     if not is_concrete(value):
         return value
-    try:
-        v = float(np.asarray(value))
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{name}: expected a real number, got {type(value).__name__}"
-        ) from None
+    if isinstance(value, numbers.Real):  # int, float, Fraction, NumPy scalars
+        v = float(value)
+    else:
+        try:
+            host = np.asarray(value)
+        except (TypeError, ValueError):
+            host = np.asarray(None)
+        # float(np.asarray("0.1")) parses text: demand a real number, not a string or an array.
+        if host.ndim != 0 or host.dtype.kind not in "iuf":
+            what = type(value).__name__
+            if hasattr(value, "shape") and hasattr(value, "dtype"):
+                what = f"{what} of shape {_shape_text(tuple(value.shape))} and dtype {value.dtype}"
+            raise TypeError(f"{name}: expected a real number, got {what}")
+        v = float(host)
     lo_txt = "" if low is None else (f"> {low:g}" if low_open else f">= {low:g}")
     hi_txt = "" if high is None else (f"< {high:g}" if high_open else f"<= {high:g}")
     want = " and ".join(t for t in (lo_txt, hi_txt) if t)
@@ -263,6 +296,39 @@ def positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name}: expected an int >= {minimum}, got {int(value)}")
     return int(value)
+
+
+def float_dtype(name: str, dtype: Any) -> np.dtype:
+    """A floating dtype argument (``None`` means JAX's default float dtype).
+
+    Raises ``TypeError`` naming ``name`` for an integer, bool or unknown dtype (an integer dtype
+    would silently truncate every result).
+    """
+    if dtype is None:
+        return np.dtype(jnp.result_type(float))
+    try:
+        dt = jnp.dtype(dtype)
+    except TypeError:
+        raise TypeError(
+            f"{name}: expected a floating dtype (float32 or float64), got {dtype!r}"
+        ) from None
+    if not jnp.issubdtype(dt, jnp.floating):
+        raise TypeError(f"{name}: expected a floating dtype (float32 or float64), got {dt}")
+    return dt
+
+
+def shape_tuple(name: str, shape: Any) -> tuple[int, ...]:
+    """A shape argument: a tuple or list of ints ``>= 0``, returned as a tuple of Python ints."""
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(
+            f"{name}: expected a tuple of ints (e.g. (3,) or (2, 3)), got {type(shape).__name__}"
+        )
+    for s in shape:
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"{name}: expected a tuple of ints, got an entry {s!r}")
+        if s < 0:
+            raise ValueError(f"{name}: expected non-negative lengths, got {tuple(shape)!r}")
+    return tuple(int(s) for s in shape)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -288,6 +354,7 @@ def _square(name: str, H: Any) -> jax.Array:
     return H
 
 
+@jax.jit
 def _asymmetry(H: jax.Array) -> tuple[jax.Array, jax.Array]:
     HT = jnp.swapaxes(H, -1, -2)
     asym = jnp.max(jnp.abs(H - HT), axis=(-2, -1))
@@ -295,10 +362,22 @@ def _asymmetry(H: jax.Array) -> tuple[jax.Array, jax.Array]:
     return asym, scale
 
 
-def _eig_extremes(H: jax.Array) -> tuple[jax.Array, jax.Array]:
-    sym = 0.5 * (H + jnp.swapaxes(H, -1, -2))
-    ev = jnp.linalg.eigvalsh(sym)
-    return ev[..., 0], jnp.max(jnp.abs(ev), axis=-1)
+@jax.jit  # one compilation per shape for the eager assertions, not one per operation
+def _eig_extremes(H: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``(lam_min, max|eig|, unit)`` of ``sym(H)``, the eigenvalues in units of ``unit``.
+
+    ``unit = max|H|`` (1 for ``H = 0``): the eigenvalues are computed for ``H / unit``, since
+    forming ``(H + H^T) / 2`` (as ``eigvalsh`` does) overflows for entries above half the
+    largest float, which made a finite PD matrix look non-PSD (eigenvalue NaN).
+    """
+    unit = jnp.max(jnp.abs(H), axis=(-2, -1), keepdims=True)
+    unit = jnp.where(unit > 0, unit, jnp.ones_like(unit))
+    # Two divisions by sqrt(unit): XLA may divide by multiplying with the reciprocal, and
+    # 1 / unit is subnormal (flushed to 0 on CPU) when unit is near the largest float.
+    root = jnp.sqrt(unit)
+    Hs = (H / root) / root
+    ev = jnp.linalg.eigvalsh(0.5 * (Hs + jnp.swapaxes(Hs, -1, -2)))
+    return ev[..., 0], jnp.max(jnp.abs(ev), axis=-1), unit[..., 0, 0]
 
 
 def _batch_element(flat_index: int, shape: tuple[int, ...]) -> str:
@@ -326,8 +405,8 @@ def is_psd(H: Any, *, rtol: float | None = None, atol: float = 0.0) -> jax.Array
     rtol = default_rtol(H.dtype, H.shape[-1]) if rtol is None else rtol
     finite = jnp.all(jnp.isfinite(H), axis=(-2, -1))
     safe = jnp.where(finite[..., None, None], H, jnp.zeros_like(H))
-    lam_min, scale = _eig_extremes(safe)
-    return finite & (lam_min >= -(rtol * scale + atol))
+    lam_min, scale, unit = _eig_extremes(safe)
+    return finite & (lam_min >= -(rtol * scale + atol / unit))
 
 
 def assert_symmetric(
@@ -369,11 +448,13 @@ def assert_psd(H: Any, *, rtol: float | None = None, atol: float = 0.0, name: st
     if not bool(np.all(np.isfinite(np.asarray(H)))):
         raise AssertionError(f"{name} is not positive semidefinite: it has NaN or inf entries")
     rtol = default_rtol(H.dtype, H.shape[-1]) if rtol is None else rtol
-    lam_min, scale = (np.asarray(a) for a in _eig_extremes(H))
+    lam_s, scale_s, unit = (np.asarray(a, np.float64) for a in _eig_extremes(H))
+    bad = ~(lam_s >= -(rtol * scale_s + atol / unit))
+    # For the message, in the units of H (float64 on the host: no overflow for float32 H).
+    lam_min, scale = lam_s * unit, scale_s * unit
     tol = rtol * scale + atol
-    bad = ~(lam_min >= -tol)
     if bad.any():
-        i = int(np.argmin(np.where(bad, lam_min + tol, np.inf).ravel()))
+        i = int(np.argmin(np.where(bad, (lam_s + rtol * scale_s + atol / unit), np.inf).ravel()))
         where = _batch_element(i, lam_min.shape)
         raise AssertionError(
             f"{name} is not positive semidefinite{where}: smallest eigenvalue "

@@ -401,8 +401,11 @@ def standardize(X, *, mean=None, scale=None):
     X = jnp.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"X: expected a 2-D array (n, d), got shape {X.shape}")
+    if X.dtype == jnp.bool_:
+        raise TypeError("X: expected numeric features, got dtype bool")
     if not jnp.issubdtype(X.dtype, jnp.inexact):
         X = X.astype(jnp.result_type(float))
+    X = checks.float_array("X", X)  # NaN/inf would spread into every mean and scale
     if (mean is None) != (scale is None):
         raise ValueError(
             "mean, scale: expected both (to apply a fitted transform) or neither (to fit), "
@@ -419,6 +422,12 @@ def standardize(X, *, mean=None, scale=None):
     for label, a in (("mean", mean), ("scale", scale)):
         if a.shape != (d,):
             raise ValueError(f"{label}: expected shape ({d},) to match X, got {a.shape}")
+        checks.float_array(label, a)
+    if checks.is_concrete(scale) and bool(jnp.any(scale <= 0)):
+        raise ValueError(
+            f"scale: expected positive column scales (as standardize returns), got "
+            f"{int(jnp.sum(scale <= 0))} entries <= 0"
+        )
     return _apply_standardize(X, mean, scale), mean, scale
 
 
@@ -444,10 +453,7 @@ def _fit_standardize(X):
 
 
 def _check_float_dtype(dtype):
-    dt = jnp.dtype(dtype)
-    if not jnp.issubdtype(dt, jnp.floating):
-        raise TypeError(f"dtype: expected a floating dtype (e.g. jnp.float32), got {dt}")
-    return dt
+    return checks.float_dtype("dtype", dtype)
 
 
 def make_logistic(key, n, d, *, dtype=jnp.float32, scale=1.0):

@@ -90,7 +90,12 @@ def leaky_relu(z: jax.typing.ArrayLike, *, slope: Any = 0.01) -> jax.Array:
 
     Reference: seed Q3(c).
     """
-    z = jnp.asarray(z)
+    z = checks.float_array("z", z, allow_inf=True, allow_nan=True)
+    checks.scalar("slope", slope)
+    return _leaky_relu(z, slope)
+
+
+def _leaky_relu(z: jax.Array, slope: Any) -> jax.Array:
     return jnp.where(z > 0, z, slope * z)
 
 
@@ -99,7 +104,12 @@ def leaky_relu_grad(z: jax.typing.ArrayLike, *, slope: Any = 0.01) -> jax.Array:
 
     Reference: seed Q3(c) ("slope for z1 <= 0").
     """
-    z = jnp.asarray(z)
+    z = checks.float_array("z", z, allow_inf=True, allow_nan=True)
+    checks.scalar("slope", slope)
+    return _leaky_relu_grad(z, slope)
+
+
+def _leaky_relu_grad(z: jax.Array, slope: Any) -> jax.Array:
     return jnp.where(z > 0, jnp.ones_like(z), jnp.full_like(z, slope))
 
 
@@ -130,8 +140,7 @@ def init_params(
     d = checks.positive_int("d", d)
     h = checks.positive_int("h", h)
     k = checks.positive_int("k", k, minimum=2)
-    if not jnp.issubdtype(dtype, jnp.floating):
-        raise TypeError(f"dtype: expected a floating dtype, got {jnp.dtype(dtype)}")
+    dtype = checks.float_dtype("dtype", dtype)
     k1, k2 = jax.random.split(key)
     W1 = jnp.sqrt(2.0 / d).astype(dtype) * jax.random.normal(k1, (h, d), dtype)
     W2 = jnp.sqrt(2.0 / (h + k)).astype(dtype) * jax.random.normal(k2, (k, h), dtype)
@@ -155,9 +164,9 @@ def sample_mask(
     Reference: seed Q3(c).
     """
     checks.scalar("keep", keep, low=0, low_open=True, high=1)
-    if not jnp.issubdtype(dtype, jnp.floating):
-        raise TypeError(f"dtype: expected a floating dtype, got {jnp.dtype(dtype)}")
-    return jax.random.bernoulli(key, keep, tuple(shape)).astype(dtype)
+    dtype = checks.float_dtype("dtype", dtype)
+    shape = checks.shape_tuple("shape", shape)
+    return jax.random.bernoulli(key, keep, shape).astype(dtype)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -237,7 +246,7 @@ def _inputs(params, x, mask, *, slope, keep, inverted):
 def _forward(params: Params, x: jax.Array, mult: jax.Array, slope: Any) -> Activations:
     """The forward pass on validated, batched inputs (x of shape (B, d))."""
     z1 = x @ params.W1.T + params.b1[None, :]
-    ahat1 = leaky_relu(z1, slope=slope)
+    ahat1 = _leaky_relu(z1, slope)
     a1 = mult * ahat1
     z2 = a1 @ params.W2.T + params.b2[None, :]
     return Activations(z1, ahat1, a1, z2)
@@ -365,7 +374,7 @@ def grads(
     acts = _forward(params, xb, mb, slope)
     # delta2 = p - y, shape (B, K); jaxdl.softmax validates y against the logits' shape.
     delta2 = softmax.ce_grad(acts.z2, y) if batched else softmax.ce_grad(acts.z2[0], y)[None, :]
-    delta1 = (delta2 @ params.W2) * mb * leaky_relu_grad(acts.z1, slope=slope)  # (B, h)
+    delta1 = (delta2 @ params.W2) * mb * _leaky_relu_grad(acts.z1, slope)  # (B, h)
     return Params(
         W1=delta1.T @ xb,
         b1=jnp.sum(delta1, axis=0),

@@ -69,7 +69,7 @@ def default_tol(dtype: Any) -> float:
     ``eps`` times the conditioning of ``f``) stays far below ``tol``. At a multiple root
     (linear convergence) the error on return is about ``tol (1 + |x|)``.
     """
-    return float(np.sqrt(np.finfo(np.dtype(dtype)).eps))
+    return float(np.sqrt(jnp.finfo(checks.float_dtype("dtype", dtype)).eps))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -564,9 +564,7 @@ def last_valid(values: jax.typing.ArrayLike) -> tuple[jax.Array, jax.Array]:
     Example: ``q, k = last_valid(convergence_order(res, x_star))`` is the order observed at the
     last informative step.
     """
-    v = jnp.asarray(values)
-    if v.ndim != 1:
-        raise ValueError(f"values: expected a 1-D array, got shape {tuple(v.shape)}")
+    v = checks.float_array("values", values, ndim=1, allow_inf=True, allow_nan=True)
     return _last_valid_core(v)
 
 

@@ -246,9 +246,8 @@ def sample_beta(key: jax.Array, shape: Any, *, sigma: Any, dtype: Any = None) ->
     Reference: seed Q5.
     """
     sigma = _sigma(sigma)
-    dtype = jnp.result_type(float) if dtype is None else jnp.dtype(dtype)
-    if not jnp.issubdtype(dtype, jnp.floating):
-        raise TypeError(f"dtype: expected a float dtype, got {dtype}")
+    dtype = checks.float_dtype("dtype", dtype)
+    shape = checks.shape_tuple("shape", shape)
     z = jax.random.normal(key, shape, dtype)
     return 1 + sigma.astype(dtype) * z
 
@@ -370,6 +369,8 @@ def gauss_hermite_expectation(
 
     Reference: seed Q5 (jaxdl's exact check of the seed's expectations).
     """
+    if not callable(fn):
+        raise TypeError(f"fn: expected a callable beta -> array, got {type(fn).__name__}")
     d = checks.positive_int("d", d)
     num_nodes = checks.positive_int("num_nodes", num_nodes)
     if num_nodes**d > _MAX_GRID:
@@ -378,7 +379,7 @@ def gauss_hermite_expectation(
             "use fewer nodes (degree <= 2 * num_nodes - 1 is exact) or mc_grad"
         )
     sigma = _sigma(sigma)
-    dtype = jnp.result_type(float) if dtype is None else jnp.dtype(dtype)
+    dtype = checks.float_dtype("dtype", dtype)
     t, p = np.polynomial.hermite_e.hermegauss(num_nodes)
     p = p / p.sum()
     grid_t = np.stack(np.meshgrid(*([t] * d), indexing="ij"), axis=-1).reshape(-1, d)
