@@ -79,6 +79,14 @@ def _classify(f, g, k, *, gtol, max_steps, separated=None) -> jax.Array:
     return status.astype(jnp.int32)
 
 
+def _initial(status: jax.Array, invalid: jax.Array | None) -> jax.Array:
+    """The status before the first step: INVALID_INPUT when the caller's in-jit domain check
+    failed (labels or penalties out of range: values the eager checks could not see)."""
+    if invalid is None:
+        return status
+    return jnp.where(invalid, Status.INVALID_INPUT, status).astype(jnp.int32)
+
+
 def _backtrack(phi: Callable, accept: Callable, t0: jax.Array):
     """Halve ``t`` from ``t0`` until ``accept(t, phi(t))`` (at most MAX_HALVINGS times).
 
@@ -99,7 +107,8 @@ def _backtrack(phi: Callable, accept: Callable, t0: jax.Array):
 
 
 def damped_newton(
-    oracle: NewtonOracle, theta0: jax.Array, *, max_steps: int, gtol: jax.Array
+    oracle: NewtonOracle, theta0: jax.Array, *, max_steps: int, gtol: jax.Array,
+    invalid: jax.Array | None = None,
 ) -> tuple[jax.Array, jax.Array, jax.Array, FitResult]:
     """Newton's method with Armijo backtracking and honest statuses.
 
@@ -174,7 +183,7 @@ def damped_newton(
         )
         return new._replace(status=jnp.where(move, classify(new), new_status).astype(jnp.int32))
 
-    state = state._replace(status=classify(state))
+    state = state._replace(status=_initial(classify(state), invalid))
     s = jax.lax.while_loop(lambda s: s.status < 0, step, state)
     result = FitResult(
         params=s.theta, loss=s.f, grad_norm=jnp.max(jnp.abs(s.g)), steps=s.k, status=s.status,
@@ -202,6 +211,7 @@ def gradient_descent(
     *,
     max_steps: int,
     gtol: jax.Array,
+    invalid: jax.Array | None = None,
 ) -> FitResult:
     """Run an optax optimiser in one ``lax.while_loop`` until ``||g||_inf <= gtol``.
 
@@ -236,7 +246,7 @@ def gradient_descent(
         )
         return s._replace(status=classify(s))
 
-    state = state._replace(status=classify(state))
+    state = state._replace(status=_initial(classify(state), invalid))
     s = jax.lax.while_loop(cond, body, state)
     return FitResult(
         params=s.params, loss=s.f, grad_norm=_tree_max_abs(s.g), steps=s.k, status=s.status,
@@ -288,7 +298,7 @@ def _two_loop(g: jax.Array, S: jax.Array, Y: jax.Array, rho: jax.Array, k: jax.A
 
 def lbfgs(
     oracle: NewtonOracle, theta0: jax.Array, *, max_steps: int, gtol: jax.Array,
-    memory: int = 10,
+    memory: int = 10, invalid: jax.Array | None = None,
 ) -> tuple[jax.Array, FitResult]:
     """Limited-memory BFGS for convex linear-predictor models, in one ``lax.while_loop``.
 
@@ -377,7 +387,7 @@ def lbfgs(
         failed = s._replace(status=jnp.int32(Status.LINE_SEARCH_FAILED))
         return jax.tree.map(lambda a, b: jnp.where(found, a, b), moved, failed)
 
-    state = state._replace(status=classify(state))
+    state = state._replace(status=_initial(classify(state), invalid))
     s = jax.lax.while_loop(lambda s: s.status < 0, body, state)
     result = FitResult(
         params=s.theta, loss=s.f, grad_norm=jnp.max(jnp.abs(s.g)), steps=s.k, status=s.status,

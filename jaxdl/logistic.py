@@ -78,7 +78,7 @@ def _inputs(w: Any, b: Any, X: Any, y: Any | None):
     return w, b, X, y
 
 
-def loss_from_logits(z: jax.typing.ArrayLike, y: jax.typing.ArrayLike) -> jax.Array:
+def loss_from_logits(z: Any, y: Any) -> jax.Array:
     """Per-sample binary cross-entropy ``(1 - y) softplus(z) + y softplus(-z)``.
 
     Exact (no cancellation) for every finite ``z``, and correct at ``z = +-inf`` for labels in
@@ -91,8 +91,19 @@ def loss_from_logits(z: jax.typing.ArrayLike, y: jax.typing.ArrayLike) -> jax.Ar
     Returns:
       The per-sample losses, shape of ``z``.
     """
-    z = jnp.asarray(z)
-    y = jnp.asarray(y, dtype=z.dtype)
+    z = checks.float_array("z", z, allow_inf=True)
+    y = checks.float_array("y", y)
+    if y.shape != z.shape:
+        raise ValueError(f"y: expected shape {tuple(z.shape)} (one label per logit), got shape "
+                         f"{tuple(y.shape)}")
+    checks.common_dtype(z=z, y=y)
+    if checks.is_concrete(y) and bool(np.any((np.asarray(y) < 0) | (np.asarray(y) > 1))):
+        raise ValueError("y: expected labels in [0, 1], got a value outside")
+    return _bce(z, y.astype(z.dtype))
+
+
+def _bce(z: jax.Array, y: jax.Array) -> jax.Array:
+    """Unchecked :func:`loss_from_logits` (the fits call it on validated data)."""
     # (1 - y) sp(z) + y sp(-z) = sp(u) + c with u = -z, c = (1 - y) z for y >= 1/2 and u = z,
     # c = -y z otherwise (sp(-z) = sp(z) - z): one softplus, and c = 0 exactly for 0/1 labels
     # (so z = +-inf gives 0 or inf, never 0 * inf). For soft labels sp(u) and c never cancel
@@ -145,7 +156,7 @@ def loss(w: Any, b: Any, X: Any, y: Any) -> jax.Array:
     Reference: seed Q1.
     """
     w, b, X, y = _inputs(w, b, X, y)
-    return jnp.sum(loss_from_logits(X @ w + b, y))
+    return jnp.sum(_bce(X @ w + b, y))
 
 
 def grad(w: Any, b: Any, X: Any, y: Any) -> tuple[jax.Array, jax.Array]:
@@ -236,7 +247,7 @@ def predict_proba(w: Any, b: Any, X: Any) -> jax.Array:
 def accuracy(w: Any, b: Any, X: Any, y: Any) -> jax.Array:
     """Fraction of samples whose predicted class ``1[z > 0]`` equals ``y``."""
     w, b, X, y = _inputs(w, b, X, y)
-    return jnp.mean(((X @ w + b) > 0).astype(X.dtype) == y)
+    return jnp.mean((((X @ w + b) > 0).astype(X.dtype) == y).astype(X.dtype))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -244,6 +255,13 @@ def accuracy(w: Any, b: Any, X: Any, y: Any) -> jax.Array:
 
 
 def _fit_inputs(X: Any, y: Any, w0: Any, b0: Any, sample_weight: Any = None):
+    X = checks.float_array("X", X, shape=("n", "d"))
+    if w0 is not None:
+        w0 = checks.float_array("w0", w0, shape=(X.shape[1],))
+        checks.common_dtype(X=X, w0=w0)
+    if b0 is not None:
+        b0 = checks.float_array("b0", b0, shape=())
+        checks.common_dtype(X=X, b0=b0)
     w0, b0, X, y = _inputs(w0, b0, X, y)
     if sample_weight is None:
         sw = jnp.ones_like(y)
@@ -267,7 +285,7 @@ def _default_gtol(gtol: Any, dtype: Any) -> Any:
 
 def _objective(w, y, z, l2, sw):
     """Penalised weighted loss ``sum_n sw_n E_n + l2/2 ||w||^2`` from the logits ``z``."""
-    return jnp.sum(sw * loss_from_logits(z, y)) + 0.5 * l2 * jnp.vdot(w, w)
+    return jnp.sum(sw * _bce(z, y)) + 0.5 * l2 * jnp.vdot(w, w)
 
 
 def _gradient(w, X, y, z, l2, sw, dense=False):
@@ -284,7 +302,7 @@ def gd_step_bound(X: Any, *, l2: float = 0.0) -> float:
     ``L = ||[X, 1]||_2^2 / 4 + l2`` bounds the largest Hessian eigenvalue, since
     ``p (1 - p) <= 1/4``; any rate ``<= 1/L`` decreases the objective every step.
     """
-    X = checks.float_array("X", X, shape=("n", "d"))
+    X = checks.float_array("X", X, shape=("n", "d"), min_size=1)
     checks.scalar("l2", l2, low=0)
     A = jnp.concatenate([X, jnp.ones((X.shape[0], 1), X.dtype)], axis=1)
     return float(1.0 / (jnp.linalg.norm(A, 2) ** 2 / 4 + l2))
@@ -304,6 +322,13 @@ def seed_update(*, lr_w: float, lr_b: float) -> optax.GradientTransformation:
     )
 
 
+def _invalid(y, l2, sw):
+    """In-jit domain check: labels outside {0, 1}, a negative penalty or weight (NaN is left
+    to the NONFINITE status)."""
+    return (jnp.any(jnp.isfinite(y) & (y != 0) & (y != 1)) | (l2 < 0)
+            | jnp.any(sw < 0))
+
+
 @functools.partial(jax.jit, static_argnames=("optimizer", "max_steps"))
 def _fit_gd(X, y, w0, b0, l2, gtol, sw, optimizer, max_steps):
     gtol_abs = gtol * jnp.sum(sw)
@@ -314,7 +339,7 @@ def _fit_gd(X, y, w0, b0, l2, gtol, sw, optimizer, max_steps):
         return _objective(w, y, z, l2, sw), _gradient(w, X, y, z, l2, sw)
 
     return _solver.gradient_descent(value_and_grad, (w0, b0), optimizer, max_steps=max_steps,
-                                    gtol=gtol_abs)
+                                    gtol=gtol_abs, invalid=_invalid(y, l2, sw))
 
 
 def fit_gd(
@@ -364,6 +389,8 @@ def fit_gd(
         if lr_w is None or lr_b is None:
             raise TypeError("lr_w, lr_b: expected both learning rates (or an optax optimizer), "
                             f"got lr_w={lr_w!r}, lr_b={lr_b!r}")
+        checks.scalar("lr_w", lr_w, low=0, low_open=True)
+        checks.scalar("lr_b", lr_b, low=0, low_open=True)
         optimizer = _seed_update_cached(float(lr_w), float(lr_b))
     elif lr_w is not None or lr_b is not None:
         raise TypeError("optimizer: expected either optimizer or lr_w/lr_b, got both")
@@ -473,7 +500,8 @@ def _oracle(X, y, l2, sw, mixed, outer=None):
 def _fit_newton(X, y, w0, b0, l2, gtol, sw, max_steps, mixed):
     theta0 = jnp.concatenate([w0, b0[None]])
     theta, _, _, res = _solver.damped_newton(_oracle(X, y, l2, sw, mixed), theta0,
-                                             max_steps=max_steps, gtol=gtol * jnp.sum(sw))
+                                             max_steps=max_steps, gtol=gtol * jnp.sum(sw),
+                                             invalid=_invalid(y, l2, sw))
     return res._replace(params=(theta[:-1], theta[-1]))
 
 
@@ -481,7 +509,8 @@ def _fit_newton(X, y, w0, b0, l2, gtol, sw, max_steps, mixed):
 def _fit_lbfgs(X, y, w0, b0, l2, gtol, sw, max_steps, memory):
     theta0 = jnp.concatenate([w0, b0[None]])
     theta, res = _solver.lbfgs(_oracle(X, y, l2, sw, False), theta0, max_steps=max_steps,
-                               gtol=gtol * jnp.sum(sw), memory=memory)
+                               gtol=gtol * jnp.sum(sw), memory=memory,
+                               invalid=_invalid(y, l2, sw))
     return res._replace(params=(theta[:-1], theta[-1]))
 
 
@@ -607,7 +636,8 @@ def _fit_newton_many(X, y, l2, gtol, sw, max_steps):
 
     def one(sw, l2):
         theta, _, _, res = _solver.damped_newton(_oracle(X, y, l2, sw, False, outer), theta0,
-                                                 max_steps=max_steps, gtol=gtol * jnp.sum(sw))
+                                                 max_steps=max_steps, gtol=gtol * jnp.sum(sw),
+                                                 invalid=_invalid(y, l2, sw))
         return res._replace(params=(theta[:-1], theta[-1]))
 
     return jax.vmap(one)(sw, l2)

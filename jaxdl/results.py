@@ -55,7 +55,9 @@ _MESSAGES = {
     "decreases the objective (often the optimum is already reached to rounding)",
     Status.ZERO_DERIVATIVE: "zero_derivative: the derivative vanished at an iterate, "
     "so the Newton step is undefined; try another starting point",
-    Status.INVALID_INPUT: "invalid_input: an argument is out of its domain",
+    Status.INVALID_INPUT: "invalid_input: a value is outside its domain (labels not in {0, 1} "
+    "or 0..K-1, a negative penalty or weight); under jit/vmap values are checked here, not "
+    "eagerly",
     Status.COMPLETED: "completed: the planned number of epochs ran with finite losses",
 }
 

@@ -127,12 +127,22 @@ def jacobian(z: Any) -> jax.Array:
 
     The same matrix is the cross-entropy Hessian (:func:`ce_hessian`).
 
+    The diagonal ``p_k (1 - p_k)`` is computed as ``p_k * sum_{j != k} p_j``: when one
+    probability rounds to 1, ``1 - p_k`` would round to 0 while the off-diagonal terms do not,
+    and the computed matrix would be indefinite with ``H 1 != 0``. Summing the other
+    probabilities keeps every row summing to 0 to rounding, so the matrix stays PSD.
+
     Reference: seed Q3(a).
     """
     p = softmax(z)
     k = p.shape[-1]
-    eye = jnp.eye(k, dtype=p.dtype).reshape((1,) * (p.ndim - 1) + (k, k))
-    return p[..., :, None] * (eye - p[..., None, :])
+    eye = jnp.eye(k, dtype=bool).reshape((1,) * (p.ndim - 1) + (k, k))
+    top = jnp.argmax(p, axis=-1, keepdims=True)
+    is_top = jnp.arange(k).reshape((1,) * (p.ndim - 1) + (k,)) == top
+    rest = jnp.sum(jnp.where(is_top, 0.0, p), axis=-1, keepdims=True)  # 1 - p_top, no rounding
+    others = jnp.where(is_top, rest, 1.0 - p)  # 1 - p_k is exact enough below the top
+    outer = p[..., :, None] * p[..., None, :]
+    return jnp.where(eye, (p * others)[..., :, None], -outer)
 
 
 def cross_entropy(z: Any, y: Any) -> jax.Array:
@@ -257,6 +267,11 @@ def _regression_parts(X, y, k, l2):
     return value, grad, direction, along, separated
 
 
+def _invalid(y, k, l2):
+    """In-jit domain check: class ids outside 0..K-1 or a negative penalty."""
+    return jnp.any((y < 0) | (y >= k)) | (l2 < 0)
+
+
 @functools.partial(jax.jit, static_argnames=("k", "max_steps"))
 def _fit_newton(X, y, l2, gtol, k, max_steps):
     n, d = X.shape
@@ -267,7 +282,7 @@ def _fit_newton(X, y, l2, gtol, k, max_steps):
     )
     theta0 = jnp.zeros(((k - 1) * (d + 1),), X.dtype)
     theta, _, _, res = _solver.damped_newton(oracle, theta0, max_steps=max_steps,
-                                             gtol=gtol * n)
+                                             gtol=gtol * n, invalid=_invalid(y, k, l2))
     return res._replace(params=_unflatten(theta, k, d))
 
 
@@ -326,7 +341,7 @@ def _fit_gd(X, y, l2, gtol, k, optimizer, max_steps):
 
     theta0 = jnp.zeros(((k - 1) * (d + 1),), X.dtype)
     res = _solver.gradient_descent(value_and_grad, theta0, optimizer, max_steps=max_steps,
-                                   gtol=gtol * n)
+                                   gtol=gtol * n, invalid=_invalid(y, k, l2))
     return res._replace(params=_unflatten(res.params, k, d))
 
 

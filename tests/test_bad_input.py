@@ -90,40 +90,6 @@ class Bad(NamedTuple):
     pattern: str  # re.match at the start of the message
 
 
-_LOGISTIC_LR_XFAIL = (
-    "logistic.fit_gd converts lr_w/lr_b with float() before checks.scalar sees them, so a bool "
-    "(True -> 1.0) or a string ('0.1') is accepted and a 1-element array fails with numpy's "
-    "unnamed TypeError. Fix (logistic.py, fit_gd): call checks.scalar('lr_w', lr_w, low=0, "
-    "low_open=True) and the same for lr_b before float()."
-)
-_W0_XFAIL = (
-    "logistic.fit_newton/fit_gd validate w0/b0 through _inputs(), which names them 'w'/'b': the "
-    "message names an argument the caller did not pass. Fix (logistic.py, _fit_inputs): "
-    "validate w0/b0 with checks.float_array('w0', ...)/('b0', ...) before _inputs."
-)
-_LOSS_FROM_LOGITS_XFAIL = (
-    "logistic.loss_from_logits is public but does not route through jaxdl.checks: integer or "
-    "NaN logits and labels outside [0, 1] (which give a negative loss) pass silently. Fix "
-    "(logistic.py): validate z/y with checks.float_array (allow_inf=True) and the [0, 1] range "
-    "in the public function; keep an unchecked private version for _objective."
-)
-_NET_XFAIL = (
-    "jaxdl.net does not route its inputs through jaxdl.checks: net.loss/grads accept integer "
-    "and mixed-dtype x (silently promoted), a NaN in x is reported by the inner batch norm as "
-    "'x: ... got 5 non-finite entries' (its z1 = x W1^T, one row of h entries), and net.train "
-    "infers K as int(max(y)) before validating y (NaN: unnamed ValueError; inf: OverflowError). "
-    "Fix (net.py): validate params/x/y/mask with checks.float_array + common_dtype in loss/grads "
-    "(as mlp._inputs does), and in train call checks.class_labels('y', y, n, None) before "
-    "inferring K (as softmax._regression_inputs now does)."
-)
-_GD_BOUND_XFAIL = (
-    "logistic.gd_step_bound accepts X with 0 rows and returns inf as a 'learning rate'. Fix "
-    "(logistic.py): checks.float_array('X', X, shape=('n', 'd'), min_size=1)."
-)
-
-
-def _xfail(reason: str):
-    return pytest.mark.xfail(strict=True, reason=reason)
 
 
 EAGER = {
@@ -152,8 +118,7 @@ EAGER = {
                                    ValueError, r"b: expected finite values"),
     "logistic.fit_newton-w0-nan": pytest.param(
         Bad(lambda: logistic.fit_newton(_X(), _y(), w0=jnp.asarray([jnp.nan, 0.0])),
-            ValueError, r"w0: expected finite values"),
-        marks=_xfail(_W0_XFAIL)),
+            ValueError, r"w0: expected finite values")),
     "softmax.softmax-z-nan": Bad(lambda: softmax.softmax(_z().at[1].set(jnp.nan)),
                                  ValueError, r"z: expected finite values, got 1 NaN"),
     "softmax.log_softmax-z-all-neg-inf-row": Bad(
@@ -284,8 +249,7 @@ EAGER = {
                                ValueError, r"h: expected an int >= 1, got 0"),
     "logistic.gd_step_bound-n-0": pytest.param(
         Bad(lambda: logistic.gd_step_bound(jnp.zeros((0, 2))),
-            ValueError, r"X: expected every axis to have length >= 1"),
-        marks=_xfail(_GD_BOUND_XFAIL)),
+            ValueError, r"X: expected every axis to have length >= 1")),
     # --- integer and bool dtypes ----------------------------------------------------------
     "logistic.loss-X-int32": Bad(lambda: logistic.loss(_w(), 0.0, jnp.ones((6, 2), jnp.int32),
                                                        _y()),
@@ -333,34 +297,28 @@ EAGER = {
                                  TypeError, r"H: expected a floating-point array"),
     "logistic.loss_from_logits-int": pytest.param(
         Bad(lambda: logistic.loss_from_logits(jnp.asarray([1, 2]), jnp.asarray([1.0, 0.0])),
-            TypeError, r"z: expected a floating-point array"),
-        marks=_xfail(_LOSS_FROM_LOGITS_XFAIL)),
+            TypeError, r"z: expected a floating-point array")),
     "logistic.loss_from_logits-nan": pytest.param(
         Bad(lambda: logistic.loss_from_logits(jnp.asarray([jnp.nan]), jnp.asarray([1.0])),
-            ValueError, r"z: expected finite values"),
-        marks=_xfail(_LOSS_FROM_LOGITS_XFAIL)),
+            ValueError, r"z: expected finite values")),
     "net.grads-x-nan": pytest.param(
         Bad(lambda: net.grads(_net()[0], _net()[1].at[0, 0].set(jnp.nan), *_net()[2:]),
-            ValueError, r"x: expected finite values, got 1 non-finite"),
-        marks=_xfail(_NET_XFAIL)),
+            ValueError, r"x: expected finite values, got 1 non-finite")),
     "net.train-y-nan": pytest.param(
         Bad(lambda: net.train(jax.random.key(0), _X(n=8), jnp.asarray([0, 1, 2, 0, 1, 2, 0,
                                                                         jnp.nan]),
                               batch_size=4, epochs=1),
-            ValueError, r"y: expected non-negative integer class ids"),
-        marks=_xfail(_NET_XFAIL)),
+            ValueError, r"y: expected non-negative integer class ids")),
     # --- mixed float32 / float64 ----------------------------------------------------------
     "net.loss-x-f32-params-f64": pytest.param(
         Bad(lambda: net.loss(_net()[0], _net()[1].astype(F32), *_net()[2:]),
-            TypeError, r"x: expected dtype float64"),
-        marks=_xfail(_NET_XFAIL)),
+            TypeError, r"x: expected dtype float64")),
     "logistic.loss-w-f64-X-f32": Bad(lambda: logistic.loss(_w(), 0.0, _X(dtype=F32), _y()),
                                      TypeError, r"w: expected dtype float32 \(the dtype of X\), "
                                      r"got float64"),
     "logistic.fit_gd-b0-f32-X-f64": pytest.param(
         Bad(lambda: logistic.fit_gd(_X(), _y(), lr_w=0.1, lr_b=0.1, b0=jnp.float32(0.0)),
-            TypeError, r"b0: expected dtype float64"),
-        marks=_xfail(_W0_XFAIL)),
+            TypeError, r"b0: expected dtype float64")),
     "softmax.cross_entropy-y-f64-z-f32": Bad(
         lambda: softmax.cross_entropy(_z(F32), _onehot(F64)),
         TypeError, r"y: expected dtype float32 \(the dtype of z\), got float64"),
@@ -391,16 +349,13 @@ EAGER = {
                                  ValueError, r"lr: expected a finite number > 0, got inf"),
     "logistic.fit_gd-lr_w-bool": pytest.param(
         Bad(lambda: logistic.fit_gd(_X(), _y(), lr_w=True, lr_b=0.1),
-            TypeError, r"lr_w: expected a real number, got bool"),
-        marks=_xfail(_LOGISTIC_LR_XFAIL)),
+            TypeError, r"lr_w: expected a real number, got bool")),
     "logistic.fit_gd-lr_w-text": pytest.param(
         Bad(lambda: logistic.fit_gd(_X(), _y(), lr_w="0.1", lr_b=0.1),
-            TypeError, r"lr_w: expected a real number, got str"),
-        marks=_xfail(_LOGISTIC_LR_XFAIL)),
+            TypeError, r"lr_w: expected a real number, got str")),
     "logistic.fit_gd-lr_w-array": pytest.param(
         Bad(lambda: logistic.fit_gd(_X(), _y(), lr_w=np.array([0.1]), lr_b=0.1),
-            TypeError, r"lr_w: expected a real number"),
-        marks=_xfail(_LOGISTIC_LR_XFAIL)),
+            TypeError, r"lr_w: expected a real number")),
     "logistic.fit_gd-l2-negative": Bad(
         lambda: logistic.fit_gd(_X(), _y(), lr_w=0.1, lr_b=0.1, l2=-1e-9),
         ValueError, r"l2: expected a finite number >= 0, got -1e-09"),
@@ -527,14 +482,6 @@ def _separable(dtype):
     return X, y
 
 
-_INVALID_XFAIL = (
-    "Under jit the label and penalty checks cannot run, and the fits report no status for them: "
-    "y = 2 gives SEPARABLE (a false claim), y = 5 with K = 3 LINE_SEARCH_FAILED, and l2 < 0 "
-    "CONVERGED or SINGULAR; Status.INVALID_INPUT exists but no solver returns it. Fix "
-    "(logistic.py/softmax.py fits + _solver.py): compute invalid = any(y not in {0, 1}) | "
-    "(l2 < 0) | ~isfinite(l2) (softmax: any(y >= K) | any(y < 0)) inside the jitted fit and make "
-    "the solvers return INVALID_INPUT at step 0 when it holds."
-)
 
 
 class St(NamedTuple):
@@ -584,17 +531,14 @@ STATUS = {
                                            Status.SINGULAR),
     "fit_newton-duplicated-column-f32": St(lambda: logistic.fit_newton(*_duplicated(F32)),
                                            Status.SINGULAR),
-    # Out-of-domain values under jit: should be INVALID_INPUT (defect: see _INVALID_XFAIL).
+    # Out-of-domain values under jit, which the eager checks cannot see: INVALID_INPUT.
     "fit_newton-jit-y-2": pytest.param(
-        St(lambda: _fit_newton_jit(_X(), _y().at[0].set(2.0), 0.0), Status.INVALID_INPUT),
-        marks=_xfail(_INVALID_XFAIL)),
+        St(lambda: _fit_newton_jit(_X(), _y().at[0].set(2.0), 0.0), Status.INVALID_INPUT)),
     "fit_newton-jit-l2-negative": pytest.param(
-        St(lambda: _fit_newton_jit(_X(), _y(), -1e-3), Status.INVALID_INPUT),
-        marks=_xfail(_INVALID_XFAIL)),
+        St(lambda: _fit_newton_jit(_X(), _y(), -1e-3), Status.INVALID_INPUT)),
     "softmax.fit_newton-jit-y-equals-K": pytest.param(
         St(lambda: _softmax_newton_jit(_X(), jnp.asarray([0, 1, 2, 3, 1, 0])),
-           Status.INVALID_INPUT),
-        marks=_xfail(_INVALID_XFAIL)),
+           Status.INVALID_INPUT)),
 }
 
 

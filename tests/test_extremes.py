@@ -209,6 +209,15 @@ def _softmax_ld(z):
         return e / e.sum(), (z - m) - logs
 
 
+def _ce_hessian_ld(p):
+    """diag(p) - p p^T in long double, the diagonal as p_k * sum_{j != k} p_j: p_k - p_k^2
+    cancels when p_k is near 1 (3% error at p_top = 1 - 4e-18 even in long double)."""
+    others = np.array([np.sum(np.delete(p, k)) for k in range(p.size)], dtype=LD)
+    want = -np.outer(p, p)
+    np.fill_diagonal(want, p * others)
+    return want
+
+
 def _logit_vector(spread, variant):
     rng = np.random.default_rng(int(spread * 10) % 997)
     z = (spread * rng.normal(size=K)).astype(np.float32).astype(np.float64)
@@ -254,21 +263,12 @@ def test_softmax_k1000_extreme_spreads(spread, variant, dtype):
         _assert_within(gr, p_ref - _ld(y), rtol * p_ref + 2 * eps, f"ce_grad class {t}")
 
 
-_CE_HESSIAN_XFAIL = (
-    "softmax.jacobian/ce_hessian form the diagonal as p_i (1 - p_i): when the largest p rounds "
-    "to 1 (float32: z = [20, 0]; float64: z = [40, 0]) the diagonal entry becomes 0 while the "
-    "off-diagonal -p_i p_j stays ~1e-9, so the computed Hessian is indefinite (eigenvalue "
-    "-0.38 relative) and H 1 != 0. Fix (softmax.py, jacobian): use 1 - p_i = sum_{j != i} p_j "
-    "for the largest entry, e.g. q = where(i == argmax, sum(where(i == argmax, 0, p)), 1 - p), "
-    "diagonal p * q (1 - p_i is accurate for every other entry, as p_i <= 1/2 there)."
-)
 
 
 @pytest.mark.parametrize(("spread", "dtype"), [
     (1e-3, jnp.float32), (1.0, jnp.float64), (1e3, jnp.float32), (1e4, jnp.float64),
     # spread 1e3 in float64: the top p rounds to 1 while the others are ~1e-200, not 0.
-    pytest.param(1e3, jnp.float64, marks=pytest.mark.xfail(strict=True,
-                                                           reason=_CE_HESSIAN_XFAIL)),
+    (1e3, jnp.float64),
 ])
 def test_ce_hessian_psd_and_null_vector(spread, dtype):
     # K = 200 (not 1000: a 1000 x 1000 eigendecomposition per case costs seconds); the logits
@@ -278,7 +278,7 @@ def test_ce_hessian_psd_and_null_vector(spread, dtype):
     H = J["ce_hessian"](jnp.asarray(z, dtype))
     assert H.dtype == dtype and bool(jnp.all(jnp.isfinite(H)))
     p_ref, _ = _softmax_ld(z)
-    want = np.diag(p_ref) - np.outer(p_ref, p_ref)
+    want = _ce_hessian_ld(p_ref)
     eps = _eps(dtype)
     m = np.max(z)
     gap = np.where(np.isfinite(z), np.abs(z - m), 0)
@@ -292,14 +292,13 @@ def test_ce_hessian_psd_and_null_vector(spread, dtype):
     assert float(jnp.max(jnp.abs(H @ jnp.ones(K, dtype)))) <= 4 * K * eps * scale + TINY[dtype]
 
 
-@pytest.mark.xfail(strict=True, reason=_CE_HESSIAN_XFAIL)
 @pytest.mark.parametrize(("z", "dtype"), [([20.0, 0.0], jnp.float32),
                                           ([30.0] + [0.0] * 199, jnp.float32),
                                           ([40.0, 0.0, -3.0], jnp.float64)])
 def test_ce_hessian_psd_when_top_probability_rounds_to_one(z, dtype):
     H = softmax.ce_hessian(jnp.asarray(z, dtype))
     p_ref, _ = _softmax_ld(np.asarray(z))
-    want = np.diag(p_ref) - np.outer(p_ref, p_ref)
+    want = _ce_hessian_ld(p_ref)
     # Normwise relative accuracy of the closed form, then the two structural facts of Q7.
     err = np.max(np.abs(np.asarray(H).astype(LD) - want)) / np.max(np.abs(want))
     assert err <= 8 * _eps(dtype) * len(z), err
@@ -539,11 +538,6 @@ def Jit(fn, rtol: float | None = 64 * float(np.finfo(np.float32).eps), xfail=Non
     return Call(fn, rtol, xfail, True)
 
 
-_ACC = (
-    "logistic.accuracy and net.accuracy return float32 for float64 inputs: jnp.mean of a "
-    "boolean array is float32 whatever the inputs' dtype. Fix (logistic.py, net.py): "
-    "jnp.mean(..., dtype=X.dtype) (net: the logits' dtype)."
-)
 
 
 class Free(NamedTuple):
@@ -664,7 +658,7 @@ TABLE: dict[str, Call | Free | Covered] = {
     "logistic.hessian": Covered(_EXT + "test_logistic_hessian_rows_up_to_1e6"),
     "logistic.loss_from_logits": Covered(_EXT + "test_loss_from_logits_including_inf"),
     "logistic.predict_proba": Jit(lambda i: logistic.predict_proba(i.w, i.b, i.X)),
-    "logistic.accuracy": Call(lambda i: logistic.accuracy(i.w, i.b, i.X, i.y), xfail=_ACC),
+    "logistic.accuracy": Call(lambda i: logistic.accuracy(i.w, i.b, i.X, i.y)),
     "logistic.seed_update": Call(lambda i: optax.apply_updates(
         (i.w, i.b), logistic.seed_update(lr_w=0.1, lr_b=0.2).update(
             (i.w, i.b), logistic.seed_update(lr_w=0.1, lr_b=0.2).init((i.w, i.b)))[0])),
@@ -767,8 +761,7 @@ TABLE: dict[str, Call | Free | Covered] = {
     "net.logits_eval": Jit(lambda i: _net_parts(i)[0].logits_eval(*_net_parts(i)[1:], i.x_mlp),
                             None),
     "net.accuracy": Call(lambda i: _net_parts(i)[0].accuracy(*_net_parts(i)[1:], i.x_mlp,
-                                                             jnp.asarray([0, 2])), None,
-                         xfail=_ACC),
+                                                             jnp.asarray([0, 2])), None),
     "net.train": Call(lambda i: _net_parts(i)[0].train(
         jax.random.key(0), i.fitX[:8], i.fitk[:8], hidden=4, epochs=2, batch_size=4).params,
         None),

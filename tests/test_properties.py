@@ -43,8 +43,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jaxdl import batchnorm, logistic, mlp, noise, softmax, verify
-from jaxdl.verify import logistic as _vlogistic
-from jaxdl.verify import softmax as _vsoftmax
 from jaxdl.verify.core import check
 
 settings.register_profile(
@@ -82,65 +80,23 @@ def _err(got, want, scale) -> float:
 # ----------------------------------------------------------------------------------------------
 # 1. Every registered identity at hypothesis-drawn seeds.
 
-# Identities whose registry error is measured against max|reference| although the
-# reference is formed by cancellation (sum_n (p_n - y_n); 1 - p_max in the softmax forms): at
-# some seeds the closed form and autodiff both carry rounding errors of eps times the size of
-# the TERMS, which is large relative to the small reference, and the registry's verdict fails
-# (measured over 3000 seeds: softmax jacobian/ce_hessian/ce_hessian_singular fail at 2% of
-# float32 seeds and 0.03% of float64 seeds, ce_grad at 0.2% in float32, logistic.grad_b at 0.6%
-# in float32). For these, the property below also accepts an absolute error within 4 eps of
-# the terms' size, which is what rounding allows; the registry's own verdict is pinned as a
-# known defect by test_registry_tolerance_defect (xfail strict, at the worst seeds found).
-_TERM_SIZE = {
-    "softmax.jacobian": float(_vsoftmax.K),  # K probabilities <= 1 per normalisation
-    "softmax.ce_grad": float(_vsoftmax.K),
-    "softmax.ce_hessian": float(_vsoftmax.K),
-    "softmax.ce_hessian_singular": float(_vsoftmax.K),
-    "softmax.ce_hessian_psd": float(_vsoftmax.K),
-    "logistic.grad_b": float(_vlogistic.N),  # N terms |p - y| <= 1
-}
-
-_REGISTRY_SCALE_XFAIL = (
-    "verify/softmax.py and verify/logistic.py measure these identities against max|reference| "
-    "with rtol 1e-5 (float32), but the reference is formed by cancellation, so at some seeds "
-    "both sides' eps-sized absolute errors exceed 1e-5 of it (ratio to the tolerance at the "
-    "pinned seeds: ce_grad 42x, ce_hessian 99x, jacobian 37x, logistic.grad_b 12x; the errors "
-    "are ~1e-7, one float32 eps, absolute). Fix (verify/): measure them on the terms' scale "
-    "(softmax: 1, the size of p and y; grad_b: n or sum |p - y|)."
-)
-_SOFTMAX_DIAGONAL_XFAIL = (
-    "softmax.jacobian/ce_hessian form the diagonal as p_i (1 - p_i): for the top class, "
-    "1 - p_max carries an absolute error of eps, so H 1 = 0 and PSD hold only to eps absolute, "
-    "not relative to max|H| ~ 1 - p_max: the registry's ce_hessian_singular fails at 2% of "
-    "float32 seeds (37x its tolerance at the pinned seed) and ce_hessian_psd at 0.1-0.2% of "
-    "seeds in both dtypes (5.5x). Fix (softmax.py, jacobian): compute 1 - p_max as the sum of "
-    "the other probabilities (test_extremes.py has the details)."
-)
-
-
 @pytest.mark.parametrize("name", sorted(verify.REGISTRY))
 @PROFILE
 @given(seed=SEEDS, dtype=st.sampled_from(verify.DTYPES))
 def test_identity_at_random_seeds(name, seed, dtype):
     outcome = check(verify.REGISTRY[name], dtype=dtype, seed=seed, trials=1)
-    if name in _TERM_SIZE and not outcome.ok:
-        assert outcome.max_abs <= 4 * _eps(jnp.dtype(dtype)) * _TERM_SIZE[name], outcome
-    else:
-        assert outcome.ok, outcome
+    assert outcome.ok, outcome
 
 
-def _xf(reason, *params):
-    return [pytest.param(*p, marks=pytest.mark.xfail(strict=True, reason=reason)) for p in params]
-
-
-@pytest.mark.parametrize(("name", "dtype", "seed"), _xf(
-    _REGISTRY_SCALE_XFAIL, ("softmax.ce_grad", "float32", 378),
-    ("softmax.ce_hessian", "float32", 2772), ("softmax.jacobian", "float32", 2746),
-    ("logistic.grad_b", "float32", 2952)) + _xf(
-    _SOFTMAX_DIAGONAL_XFAIL, ("softmax.ce_hessian_singular", "float32", 2746),
-    ("softmax.ce_hessian_psd", "float32", 2683), ("softmax.ce_hessian_psd", "float64", 721)))
-def test_identity_known_failure(name, dtype, seed):
-    # The worst seeds found by a 3000-seed scan; each fails by a wide margin.
+@pytest.mark.parametrize(("name", "dtype", "seed"), [
+    ("softmax.ce_grad", "float32", 378), ("softmax.ce_hessian", "float32", 2772),
+    ("softmax.jacobian", "float32", 2746), ("logistic.grad_b", "float32", 2952),
+    ("softmax.ce_hessian_singular", "float32", 2746), ("softmax.ce_hessian_psd", "float32", 2683),
+    ("softmax.ce_hessian_psd", "float64", 721)])
+def test_identity_at_former_worst_seeds(name, dtype, seed):
+    # The worst seeds of a 3000-seed scan, where these identities failed before the softmax
+    # diagonal was formed as p_k * sum_{j != k} p_j and the registry measured errors against
+    # the size of the summed terms instead of a cancelled result.
     assert check(verify.REGISTRY[name], dtype=dtype, seed=seed, trials=1).ok
 
 
@@ -251,8 +207,8 @@ def _logits(draw, shape, dtype, max_gap):
     return jnp.asarray(z, dtype), jnp.asarray(y, dtype)
 
 
-# Gaps above ~16 (float32) / ~36 (float64) make the top probability round to 1, where
-# ce_hessian has a known defect (xfail in test_extremes.py); stay below them here.
+# Gaps above ~16 (float32) / ~36 (float64) make the top probability round to 1; that regime is
+# tested in test_extremes.py.
 MAX_GAP = {F32: 14.0, F64: 30.0}
 
 
@@ -281,13 +237,12 @@ def test_softmax_closed_forms_match_autodiff_and_invariants(data, shape, dtype):
     assert np.all(np.abs(np.asarray(p, np.float64).sum(-1) - 1) <= (k + 2) * _eps(dtype))
 
 
-@pytest.mark.xfail(strict=True, reason=_SOFTMAX_DIAGONAL_XFAIL)
 @PROFILE
 @given(data=st.data(), shape=st.sampled_from(SOFTMAX_SHAPES), dtype=DTYPES)
 def test_ce_hessian_null_vector_relative(data, shape, dtype):
     # The Q7 facts at the scale of H itself: |H 1| and the negative part of the smallest
-    # eigenvalue within rounding of max|H|. Fails once the top p is within ~1e-2 of 1 (float32):
-    # 1 - p_max is formed by cancellation.
+    # eigenvalue within rounding of max|H|, also when the top p is within ~1e-2 of 1 (1 - p_max
+    # is summed from the other probabilities, not formed by cancellation).
     z, y = _logits(data.draw, shape, dtype, MAX_GAP[dtype])
     Hn = np.asarray(_softmax_parts(z, y)[4], np.float64)
     k = shape[-1]

@@ -22,6 +22,18 @@ def sample(key, dtype):
     return w, b, X, y
 
 
+def _terms_w(w, b, X, y):
+    """Size of the terms summed into dE/dw: max_j sum_n |(p_n - y_n) x_nj|. The gradient is a
+    sum that can cancel, so its rounding error scales with its terms, not with its value."""
+    r = jax.nn.sigmoid(X @ w + b) - y
+    return jnp.max(jnp.sum(jnp.abs(r[:, None] * X), axis=0))
+
+
+def _terms_b(w, b, X, y):
+    """Size of the terms summed into dE/db: sum_n |p_n - y_n|."""
+    return jnp.sum(jnp.abs(jax.nn.sigmoid(X @ w + b) - y))
+
+
 def _theta_loss(theta, X, y):
     return logistic.loss(theta[:-1], theta[-1], X, y)
 
@@ -34,6 +46,7 @@ register(Identity(
     reference=lambda w, b, X, y: jax.grad(logistic.loss, argnums=0)(w, b, X, y),
     sample=sample,
     rtol=RTOL,
+    scale=_terms_w,
 ))
 
 register(Identity(
@@ -44,6 +57,7 @@ register(Identity(
     reference=lambda w, b, X, y: jax.grad(logistic.loss, argnums=1)(w, b, X, y),
     sample=sample,
     rtol=RTOL,
+    scale=_terms_b,
 ))
 
 register(Identity(
