@@ -166,7 +166,14 @@ _DEVICE_CHECK_SIZE = 1 << 20
 
 @functools.partial(jax.jit, static_argnums=1)
 def _count_bad(x: jax.Array, allow_inf: bool) -> jax.Array:
-    return jnp.sum(jnp.isnan(x) if allow_inf else ~jnp.isfinite(x))
+    # Fast path: a float sum streams at memory speed (a count of booleans reduces ~15x slower
+    # on the CPU). A NaN or inf entry makes the sum non-finite; so can overflow of finite
+    # entries, so only then are the bad entries counted exactly.
+    bad = jnp.isnan(x) if allow_inf else ~jnp.isfinite(x)
+    total = jnp.sum(x.astype(jnp.float32) if x.dtype == jnp.float16 else x)
+    clean = ~jnp.isnan(total) if allow_inf else jnp.isfinite(total)
+    return jax.lax.cond(clean, lambda: jnp.zeros((), jnp.int32),
+                        lambda: jnp.sum(bad, dtype=jnp.int32))
 
 
 def common_dtype(**arrays: jax.Array) -> np.dtype:

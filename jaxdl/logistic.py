@@ -50,9 +50,13 @@ _GRAM_BLOCK = 8192
 _MIXED_MIN_WORK = 10_000_000
 
 
-def _inputs(w: Any, b: Any, X: Any, y: Any | None):
-    """Validate (w, b, X, y) for the Q1 functions; return jax arrays of one float dtype."""
-    X = checks.float_array("X", X, shape=("n", "d"))
+def _inputs(w: Any, b: Any, X: Any, y: Any | None, *, x_checked: bool = False):
+    """Validate (w, b, X, y) for the Q1 functions; return jax arrays of one float dtype.
+
+    ``x_checked``: X already went through :func:`jaxdl.checks.float_array` (a pass over X is
+    not free at N x d = 4e7)."""
+    if not x_checked:
+        X = checks.float_array("X", X, shape=("n", "d"))
     n, d = X.shape
     if n == 0 or d == 0:
         raise ValueError(
@@ -262,7 +266,7 @@ def _fit_inputs(X: Any, y: Any, w0: Any, b0: Any, sample_weight: Any = None):
     if b0 is not None:
         b0 = checks.float_array("b0", b0, shape=())
         checks.common_dtype(X=X, b0=b0)
-    w0, b0, X, y = _inputs(w0, b0, X, y)
+    w0, b0, X, y = _inputs(w0, b0, X, y, x_checked=True)
     if sample_weight is None:
         sw = jnp.ones_like(y)
     else:
@@ -676,7 +680,7 @@ def fit_newton_many(
     """
     X = checks.float_array("X", X, shape=("n", "d"))
     n = X.shape[0]
-    _, _, X, y = _inputs(None, None, X, y)
+    _, _, X, y = _inputs(None, None, X, y, x_checked=True)
     l2 = checks.float_array("l2", l2, ndim=(0, 1))
     if sample_weight is None:
         sw = jnp.ones((1, n), X.dtype)
