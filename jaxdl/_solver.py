@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxdl import checks
 from jaxdl.results import FitResult, Status
 
 ARMIJO_C = 1e-4
@@ -67,14 +68,16 @@ def _tree_max_abs(tree: Any) -> jax.Array:
 
 
 def _classify(f, g, k, *, gtol, max_steps, separated=None) -> jax.Array:
-    """The stop test shared by every loop: NONFINITE, CONVERGED, SEPARABLE, MAX_STEPS or
+    """The stop test shared by every loop: NONFINITE, SEPARABLE, CONVERGED, MAX_STEPS or
     running (-1), in that order of precedence."""
     gnorm = _tree_max_abs(g)
     finite = jnp.isfinite(f) & jnp.isfinite(gnorm)
     status = jnp.where(~finite, Status.NONFINITE, _running())
-    status = jnp.where((status < 0) & (gnorm <= gtol), Status.CONVERGED, status)
+    # A separating iterate (no penalty) certifies that no finite minimiser exists: a small
+    # gradient then only reflects the loss's asymptote, so SEPARABLE outranks CONVERGED.
     if separated is not None:
         status = jnp.where((status < 0) & separated, Status.SEPARABLE, status)
+    status = jnp.where((status < 0) & (gnorm <= gtol), Status.CONVERGED, status)
     status = jnp.where((status < 0) & (k >= max_steps), Status.MAX_STEPS, status)
     return status.astype(jnp.int32)
 
@@ -198,14 +201,22 @@ class _GDState(NamedTuple):
     opt_state: Any
     f: jax.Array
     g: Any
+    sep: jax.Array
     status: jax.Array
     loss_h: jax.Array
     gnorm_h: jax.Array
     step_h: jax.Array
 
 
+def default_gtol(gtol: Any, dtype: Any) -> Any:
+    """The fits' tolerance on the per-sample mean gradient: 1e-12 (float64), 1e-5 (float32)."""
+    if gtol is None:
+        return 1e-12 if jnp.dtype(dtype) == jnp.float64 else 1e-5
+    return checks.scalar("gtol", gtol, low=0, low_open=True)
+
+
 def gradient_descent(
-    value_and_grad: Callable[[Any], tuple[jax.Array, Any]],
+    value_and_grad: Callable[[Any], tuple[jax.Array, Any, jax.Array]],
     params0: Any,
     optimizer: optax.GradientTransformation,
     *,
@@ -215,21 +226,22 @@ def gradient_descent(
 ) -> FitResult:
     """Run an optax optimiser in one ``lax.while_loop`` until ``||g||_inf <= gtol``.
 
-    ``value_and_grad(params) -> (f, g)`` should compute the objective and its gradient from one
-    shared forward pass (the closed forms do). The step-size history records
-    ``||update||_inf``. Statuses: CONVERGED, MAX_STEPS, NONFINITE.
+    ``value_and_grad(params) -> (f, g, separated)`` should compute the objective, its gradient
+    and the separation certificate (see :class:`NewtonOracle`) from one shared forward pass
+    (the closed forms do). The step-size history records ``||update||_inf``. Statuses:
+    CONVERGED, SEPARABLE, MAX_STEPS, NONFINITE, INVALID_INPUT.
     """
-    f0, g0 = value_and_grad(params0)
+    f0, g0, sep0 = value_and_grad(params0)
     dtype = jnp.result_type(f0)
     nan_hist = jnp.full((max_steps + 1,), jnp.nan, dtype)
     state = _GDState(
         k=jnp.int32(0), params=params0, opt_state=optimizer.init(params0), f=f0, g=g0,
-        status=_running(), loss_h=nan_hist.at[0].set(f0),
+        sep=sep0, status=_running(), loss_h=nan_hist.at[0].set(f0),
         gnorm_h=nan_hist.at[0].set(_tree_max_abs(g0)), step_h=nan_hist,
     )
 
     def classify(s: _GDState) -> jax.Array:
-        return _classify(s.f, s.g, s.k, gtol=gtol, max_steps=max_steps)
+        return _classify(s.f, s.g, s.k, gtol=gtol, max_steps=max_steps, separated=s.sep)
 
     def cond(s: _GDState) -> jax.Array:
         return s.status < 0
@@ -237,14 +249,19 @@ def gradient_descent(
     def body(s: _GDState) -> _GDState:
         updates, opt_state = optimizer.update(s.g, s.opt_state, s.params)
         params = optax.apply_updates(s.params, updates)
-        f, g = value_and_grad(params)
+        f, g, sep = value_and_grad(params)
         k = s.k + 1
-        s = s._replace(
-            k=k, params=params, opt_state=opt_state, f=f, g=g,
+        new = s._replace(
+            k=k, params=params, opt_state=opt_state, f=f, g=g, sep=sep,
             loss_h=s.loss_h.at[k].set(f), gnorm_h=s.gnorm_h.at[k].set(_tree_max_abs(g)),
             step_h=s.step_h.at[k].set(_tree_max_abs(updates)),
         )
-        return s._replace(status=classify(s))
+        status = classify(new)
+        # A step that overflowed is recorded in the history, but the last finite iterate is
+        # what the result returns (with status NONFINITE).
+        keep = jax.tree.map(lambda a, b: jnp.where(status == Status.NONFINITE, b, a),
+                            (new.params, new.f, new.g), (s.params, s.f, s.g))
+        return new._replace(params=keep[0], f=keep[1], g=keep[2], status=status)
 
     state = state._replace(status=_initial(classify(state), invalid))
     s = jax.lax.while_loop(cond, body, state)
@@ -256,6 +273,7 @@ def gradient_descent(
 
 class _LBFGSState(NamedTuple):
     k: jax.Array
+    pairs: jax.Array  # curvature pairs accepted so far (the ring buffer's write counter)
     theta: jax.Array
     aux: jax.Array
     f: jax.Array
@@ -272,7 +290,8 @@ class _LBFGSState(NamedTuple):
 def _two_loop(g: jax.Array, S: jax.Array, Y: jax.Array, rho: jax.Array, k: jax.Array):
     """L-BFGS two-loop recursion: ``H_k g`` from the last ``m`` pairs (ring buffer).
 
-    Slots never written have ``rho = 0`` and drop out of both loops.
+    ``k`` counts the pairs written (skipped pairs do not advance it), so slot ``(k - 1) % m``
+    is the newest. Slots never written have ``rho = 0`` and drop out of both loops.
     """
     m = S.shape[0]
 
@@ -317,7 +336,7 @@ def lbfgs(
     f0 = oracle.value(theta0, aux0)
     g0 = oracle.grad(theta0, aux0)
     state = _LBFGSState(
-        k=jnp.int32(0), theta=theta0, aux=aux0, f=f0, g=g0,
+        k=jnp.int32(0), pairs=jnp.int32(0), theta=theta0, aux=aux0, f=f0, g=g0,
         S=jnp.zeros((memory, p_dim), dtype), Y=jnp.zeros((memory, p_dim), dtype),
         rho=jnp.zeros((memory,), dtype), status=_running(),
         loss_h=nan_hist.at[0].set(f0), gnorm_h=nan_hist.at[0].set(jnp.max(jnp.abs(g0))),
@@ -329,7 +348,7 @@ def lbfgs(
                          separated=oracle.separated(s.theta, s.aux))
 
     def body(s: _LBFGSState) -> _LBFGSState:
-        direction = -_two_loop(s.g, s.S, s.Y, s.rho, s.k)
+        direction = -_two_loop(s.g, s.S, s.Y, s.rho, s.pairs)
         slope = jnp.vdot(s.g, direction)
         # A non-descent direction (rounding) falls back to steepest descent.
         direction = jnp.where(slope < 0, direction, -s.g)
@@ -348,7 +367,7 @@ def lbfgs(
 
         # Exact line search: a few safeguarded Newton steps on phi'(t) = 0 (phi is convex),
         # started at the quasi-Newton step t = 1 (scaled on the first iteration).
-        t_init = jnp.where(s.k == 0, 1.0 / jnp.maximum(1.0, jnp.max(jnp.abs(s.g))), 1.0)
+        t_init = jnp.where(s.pairs == 0, 1.0 / jnp.maximum(1.0, jnp.max(jnp.abs(s.g))), 1.0)
 
         def newton_1d(_, t):
             d1, d2 = dphi(t)
@@ -372,14 +391,15 @@ def lbfgs(
         g = oracle.grad(theta, aux)
         sk, yk = t * direction, g - s.g
         sy = jnp.vdot(sk, yk)
-        slot = s.k % memory
+        slot = s.pairs % memory
         good = sy > jnp.finfo(dtype).eps * jnp.vdot(yk, yk)
         S = jnp.where(good, s.S.at[slot].set(sk), s.S)
         Y = jnp.where(good, s.Y.at[slot].set(yk), s.Y)
         rho = jnp.where(good, s.rho.at[slot].set(1.0 / jnp.where(good, sy, 1.0)), s.rho)
         k = s.k + 1
         moved = s._replace(
-            k=k, theta=theta, aux=aux, f=ft, g=g, S=S, Y=Y, rho=rho,
+            k=k, pairs=s.pairs + good.astype(jnp.int32), theta=theta, aux=aux, f=ft, g=g,
+            S=S, Y=Y, rho=rho,
             loss_h=s.loss_h.at[k].set(ft), gnorm_h=s.gnorm_h.at[k].set(jnp.max(jnp.abs(g))),
             step_h=s.step_h.at[k].set(t),
         )

@@ -67,6 +67,8 @@ def _run_fits(args: argparse.Namespace) -> dict:
     from jaxdl import data, logistic, results, softmax
 
     dtype = jnp.dtype(args.dtype)
+    if args.gtol is None:
+        args.gtol = 1e-9 if dtype == jnp.float64 else 1e-5
     ds = data.load(args.data)
     k = int(ds.y.max()) + 1
     Xtr, ytr, Xte, yte = data.train_test_split(jax.random.key(args.seed), ds.X, ds.y,
@@ -88,8 +90,9 @@ def _run_fits(args: argparse.Namespace) -> dict:
         if binary:
             yf = jnp.asarray(ytr, dtype)
             if solver == "gd":
-                lr_w = args.lr_w or logistic.gd_step_bound(Xtr, l2=args.l2)
-                lr_b = args.lr_b or lr_w
+                lr_w = logistic.gd_step_bound(Xtr, l2=args.l2) if args.lr_w is None \
+                    else args.lr_w
+                lr_b = lr_w if args.lr_b is None else args.lr_b
                 res = logistic.fit_gd(Xtr, yf, lr_w=lr_w, lr_b=lr_b, l2=args.l2,
                                       max_steps=args.gd_steps, gtol=args.gtol)
                 label = f"gradient descent, seed update (lr_w = {lr_w:.3g}, lr_b = {lr_b:.3g})"
@@ -102,7 +105,7 @@ def _run_fits(args: argparse.Namespace) -> dict:
             acc_te = float(logistic.accuracy(w, b, Xte, jnp.asarray(yte, dtype)))
         else:
             if solver == "gd":
-                lr = args.lr_w or softmax.gd_step_bound(Xtr, l2=args.l2)
+                lr = softmax.gd_step_bound(Xtr, l2=args.l2) if args.lr_w is None else args.lr_w
                 res = softmax.fit_gd(Xtr, ytr, lr=lr, num_classes=k, l2=args.l2,
                                      max_steps=args.gd_steps, gtol=args.gtol)
                 label = f"gradient descent (lr = {lr:.3g})"
@@ -217,8 +220,9 @@ def _add_fit_arguments(p: argparse.ArgumentParser) -> None:
                    "Hessian bound")
     p.add_argument("--lr-b", type=float, default=None, help="GD rate for b (default lr-w)")
     p.add_argument("--gd-steps", type=int, default=20000)
-    p.add_argument("--gtol", type=float, default=1e-9,
-                   help="stop when the per-sample mean gradient's max-norm is below this")
+    p.add_argument("--gtol", type=float, default=None,
+                   help="stop when the per-sample mean gradient's max-norm is below this "
+                   "(default 1e-9 in float64, 1e-5 in float32)")
     p.add_argument("--newton-steps", type=int, default=50)
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--test-fraction", type=float, default=0.25)

@@ -281,12 +281,6 @@ def _fit_inputs(X: Any, y: Any, w0: Any, b0: Any, sample_weight: Any = None):
     return w0, b0, X, y, sw
 
 
-def _default_gtol(gtol: Any, dtype: Any) -> Any:
-    if gtol is None:
-        return 1e-12 if jnp.dtype(dtype) == jnp.float64 else 1e-5
-    return checks.scalar("gtol", gtol, low=0, low_open=True)
-
-
 def _objective(w, y, z, l2, sw):
     """Penalised weighted loss ``sum_n sw_n E_n + l2/2 ||w||^2`` from the logits ``z``."""
     return jnp.sum(sw * _bce(z, y)) + 0.5 * l2 * jnp.vdot(w, w)
@@ -327,20 +321,25 @@ def seed_update(*, lr_w: float, lr_b: float) -> optax.GradientTransformation:
 
 
 def _invalid(y, l2, sw):
-    """In-jit domain check: labels outside {0, 1}, a negative penalty or weight (NaN is left
-    to the NONFINITE status)."""
+    """In-jit domain check: labels outside {0, 1}, a negative penalty or weight, all weights
+    zero (NaN is left to the NONFINITE status)."""
     return (jnp.any(jnp.isfinite(y) & (y != 0) & (y != 1)) | (l2 < 0)
-            | jnp.any(sw < 0))
+            | jnp.any(sw < 0) | jnp.all(sw == 0))
 
 
 @functools.partial(jax.jit, static_argnames=("optimizer", "max_steps"))
-def _fit_gd(X, y, w0, b0, l2, gtol, sw, optimizer, max_steps):
+def _fit_gd(X, y, w0, b0, l2, gtol, sw, lr_w, lr_b, optimizer, max_steps):
     gtol_abs = gtol * jnp.sum(sw)
+    if optimizer is None:  # the seed's update, its rates traced: a new rate is no recompile
+        optimizer = optax.multi_transform(
+            {"w": optax.sgd(lr_w), "b": optax.sgd(lr_b)}, param_labels=("w", "b"))
+    sign = 2 * y - 1
 
     def value_and_grad(params):
         w, b = params
         z = _linalg.matvec(X, w) + b
-        return _objective(w, y, z, l2, sw), _gradient(w, X, y, z, l2, sw)
+        separated = (l2 == 0) & jnp.all((sign * z > 0) | (sw == 0))
+        return _objective(w, y, z, l2, sw), _gradient(w, X, y, z, l2, sw), separated
 
     return _solver.gradient_descent(value_and_grad, (w0, b0), optimizer, max_steps=max_steps,
                                     gtol=gtol_abs, invalid=_invalid(y, l2, sw))
@@ -383,8 +382,10 @@ def fit_gd(
         bootstrap resample without copying ``X``.
 
     Returns:
-      :class:`jaxdl.results.FitResult` with ``params = (w, b)``; status CONVERGED, MAX_STEPS or
-      NONFINITE (e.g. a learning rate so large that the iterates overflow).
+      :class:`jaxdl.results.FitResult` with ``params = (w, b)``; status CONVERGED, SEPARABLE
+      (``l2 == 0`` and an iterate separates the classes: no finite minimiser), MAX_STEPS,
+      NONFINITE (e.g. a learning rate so large that the iterates overflow) or INVALID_INPUT
+      (labels, penalty or weights out of domain under jit).
 
     Reference: seed Q1.
     """
@@ -395,20 +396,15 @@ def fit_gd(
                             f"got lr_w={lr_w!r}, lr_b={lr_b!r}")
         checks.scalar("lr_w", lr_w, low=0, low_open=True)
         checks.scalar("lr_b", lr_b, low=0, low_open=True)
-        optimizer = _seed_update_cached(float(lr_w), float(lr_b))
     elif lr_w is not None or lr_b is not None:
         raise TypeError("optimizer: expected either optimizer or lr_w/lr_b, got both")
+    else:
+        lr_w = lr_b = 0.0  # unused
     checks.scalar("l2", l2, low=0)
     max_steps = checks.positive_int("max_steps", max_steps)
-    gtol = _default_gtol(gtol, X.dtype)
+    gtol = _solver.default_gtol(gtol, X.dtype)
     return _fit_gd(X, y, w0, b0, jnp.asarray(l2, X.dtype), jnp.asarray(gtol, X.dtype), sw,
-                   optimizer, max_steps)
-
-
-@functools.lru_cache(maxsize=64)
-def _seed_update_cached(lr_w: float, lr_b: float) -> optax.GradientTransformation:
-    # One transformation object per pair of rates, so repeated fits hit the jit cache.
-    return seed_update(lr_w=lr_w, lr_b=lr_b)
+                   jnp.asarray(lr_w, X.dtype), jnp.asarray(lr_b, X.dtype), optimizer, max_steps)
 
 
 def _direction(X, z, g, l2, sw, mixed, outer=None):
@@ -552,7 +548,7 @@ def fit_lbfgs(
     checks.scalar("l2", l2, low=0)
     max_steps = checks.positive_int("max_steps", max_steps)
     memory = checks.positive_int("memory", memory)
-    gtol = _default_gtol(gtol, X.dtype)
+    gtol = _solver.default_gtol(gtol, X.dtype)
     return _fit_lbfgs(X, y, w0, b0, jnp.asarray(l2, X.dtype), jnp.asarray(gtol, X.dtype), sw,
                       max_steps, memory)
 
@@ -579,8 +575,9 @@ def fit_newton(
     Newton decrement is below the objective's rounding); SEPARABLE (``l2 == 0`` and the current
     ``(w, b)`` strictly separates the classes: that proves no finite minimiser exists; the
     returned ``w`` is finite and separating); SINGULAR (e.g. duplicated columns with
-    ``l2 == 0``: use ``l2 > 0``); LINE_SEARCH_FAILED; NONFINITE; MAX_STEPS. Under ``vmap``
-    each problem gets its own status.
+    ``l2 == 0``: use ``l2 > 0``); LINE_SEARCH_FAILED; NONFINITE; MAX_STEPS; INVALID_INPUT
+    (labels, penalty or weights out of domain, seen under jit). Under ``vmap`` each problem
+    gets its own status.
 
     Args:
       X: features ``(n, d)``; y: labels in {0, 1}.
@@ -599,10 +596,10 @@ def fit_newton(
       :class:`jaxdl.results.FitResult` with ``params = (w, b)``.
 
     Example:
-      >>> from jaxdl import data, logistic
+      >>> from jaxdl import data, logistic, results
       >>> ds = data.load_breast_cancer(); Xs, _, _ = data.standardize(ds.X)
       >>> res = logistic.fit_newton(Xs, ds.y, l2=1.0)
-      >>> jaxdl.results.message(res.status)
+      >>> results.message(res.status)
       'converged: ...'
 
     Reference: seed Q1 (Q6 for Newton's method).
@@ -610,7 +607,7 @@ def fit_newton(
     w0, b0, X, y, sw = _fit_inputs(X, y, w0, b0, sample_weight)
     checks.scalar("l2", l2, low=0)
     max_steps = checks.positive_int("max_steps", max_steps)
-    gtol = _default_gtol(gtol, X.dtype)
+    gtol = _solver.default_gtol(gtol, X.dtype)
     if precision not in ("auto", "mixed", "full"):
         raise ValueError(f"precision: expected 'auto', 'mixed' or 'full', got {precision!r}")
     # Mixed precision pays where forming X^T S X dominates (large n d^2); small problems take
@@ -703,8 +700,9 @@ def fit_newton_many(
         if v.shape[0] not in (1, b):
             raise ValueError(f"{name}: expected a batch of 1 or {b} (the other argument's), got "
                              f"{v.shape[0]}")
+    checks.common_dtype(X=X, sample_weight=sw, l2=l2)
     sw = jnp.broadcast_to(sw, (b, n)).astype(X.dtype)
     l2 = jnp.broadcast_to(l2, (b,)).astype(X.dtype)
     max_steps = checks.positive_int("max_steps", max_steps)
-    gtol = _default_gtol(gtol, X.dtype)
+    gtol = _solver.default_gtol(gtol, X.dtype)
     return _fit_newton_many(X, y, l2, jnp.asarray(gtol, X.dtype), sw, max_steps)

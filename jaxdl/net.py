@@ -188,7 +188,11 @@ def _train(key, X, y, Xv, yv, params, state, *, optimizer, epochs, batch_size, k
                                                momentum=momentum)
         updates, new_opt = optimizer.update(g, opt_state, params)
         new_params = optax.apply_updates(params, updates)
-        finite = ok & jnp.isfinite(batch_loss)
+        # Accept an update only if the loss it was taken at and everything it produced are
+        # finite: a blown-up step must not leave inf/NaN weights behind a status.
+        leaves = jax.tree.leaves((new_params, new_state, g))
+        finite = ok & jnp.isfinite(batch_loss) & jnp.all(
+            jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves]))
         keep_new = lambda new, old: jax.tree.map(  # noqa: E731
             lambda a, b: jnp.where(finite, a, b), new, old)
         carry = (keep_new(new_params, params), keep_new(new_state, state),

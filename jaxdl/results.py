@@ -40,7 +40,8 @@ class Status(enum.IntEnum):
 
 
 _MESSAGES = {
-    Status.CONVERGED: "converged: the stopping tolerance was met",
+    Status.CONVERGED: "converged: the gradient tolerance was met, or the optimum was reached "
+    "to working precision (a full Newton step no longer reduced the gradient)",
     Status.MAX_STEPS: "max_steps: the step budget ran out before the tolerance was met; "
     "raise max_steps or loosen the tolerance",
     Status.SINGULAR: "singular: the Hessian/Jacobian is singular or not positive definite; "

@@ -113,8 +113,10 @@ def softmax(z: Any) -> jax.Array:
       Probabilities of the shape of ``z``.
 
     Example:
+      >>> import jax.numpy as jnp
       >>> from jaxdl import softmax
-      >>> softmax.softmax(jnp.array([0.0, jnp.log(3.0)]))  # [0.25, 0.75]
+      >>> softmax.softmax(jnp.array([0.0, jnp.log(3.0)]))
+      Array([0.25, 0.75], dtype=float32)
 
     Reference: seed Q3(a).
     """
@@ -286,12 +288,6 @@ def _fit_newton(X, y, l2, gtol, k, max_steps):
     return res._replace(params=_unflatten(theta, k, d))
 
 
-def _gtol(gtol, dtype):
-    if gtol is None:
-        return 1e-12 if jnp.dtype(dtype) == jnp.float64 else 1e-5
-    return checks.scalar("gtol", gtol, low=0, low_open=True)
-
-
 def fit_newton(
     X: Any,
     y: Any,
@@ -326,28 +322,25 @@ def fit_newton(
     X, y, k = _regression_inputs(X, y, num_classes)
     checks.scalar("l2", l2, low=0)
     max_steps = checks.positive_int("max_steps", max_steps)
-    gtol = _gtol(gtol, X.dtype)
+    gtol = _solver.default_gtol(gtol, X.dtype)
     return _fit_newton(X, y, jnp.asarray(l2, X.dtype), jnp.asarray(gtol, X.dtype), k, max_steps)
 
 
 @functools.partial(jax.jit, static_argnames=("k", "optimizer", "max_steps"))
-def _fit_gd(X, y, l2, gtol, k, optimizer, max_steps):
+def _fit_gd(X, y, l2, gtol, lr, k, optimizer, max_steps):
     n, d = X.shape
-    value, grad, _, along, _ = _regression_parts(X, y, k, l2)
+    value, grad, _, along, separated = _regression_parts(X, y, k, l2)
+    if optimizer is None:  # plain GD, its rate traced: a new rate is no recompile
+        optimizer = optax.sgd(lr)
 
     def value_and_grad(theta):
         Z = along(theta)
-        return value(theta, Z), grad(theta, Z)
+        return value(theta, Z), grad(theta, Z), separated(theta, Z)
 
     theta0 = jnp.zeros(((k - 1) * (d + 1),), X.dtype)
     res = _solver.gradient_descent(value_and_grad, theta0, optimizer, max_steps=max_steps,
                                    gtol=gtol * n, invalid=_invalid(y, k, l2))
     return res._replace(params=_unflatten(res.params, k, d))
-
-
-@functools.lru_cache(maxsize=64)
-def _sgd(lr: float) -> optax.GradientTransformation:
-    return optax.sgd(lr)
 
 
 def fit_gd(
@@ -364,21 +357,22 @@ def fit_gd(
     """Fit softmax regression by gradient descent (``optax.sgd(lr)`` or any optax optimiser).
 
     Same objective, parameterisation and result type as :func:`fit_newton`; one jit-compiled
-    ``lax.while_loop``; statuses CONVERGED, MAX_STEPS, NONFINITE.
+    ``lax.while_loop``; statuses CONVERGED, SEPARABLE, MAX_STEPS, NONFINITE, INVALID_INPUT.
     """
     X, y, k = _regression_inputs(X, y, num_classes)
     if optimizer is None:
         if lr is None:
             raise TypeError("lr: expected a learning rate (or an optax optimizer), got None")
         checks.scalar("lr", lr, low=0, low_open=True)
-        optimizer = _sgd(float(lr))
     elif lr is not None:
         raise TypeError("optimizer: expected either optimizer or lr, got both")
+    else:
+        lr = 0.0  # unused
     checks.scalar("l2", l2, low=0)
     max_steps = checks.positive_int("max_steps", max_steps)
-    gtol = _gtol(gtol, X.dtype)
-    return _fit_gd(X, y, jnp.asarray(l2, X.dtype), jnp.asarray(gtol, X.dtype), k, optimizer,
-                   max_steps)
+    gtol = _solver.default_gtol(gtol, X.dtype)
+    return _fit_gd(X, y, jnp.asarray(l2, X.dtype), jnp.asarray(gtol, X.dtype),
+                   jnp.asarray(lr, X.dtype), k, optimizer, max_steps)
 
 
 def gd_step_bound(X: Any, *, l2: float = 0.0) -> float:
