@@ -139,13 +139,21 @@ def grads(params: NetParams, x: Any, y: Any, mask: Any, *, eps: float = 1e-5,
     Reference: seeds Q2(c), Q3(b), Q3(c).
     """
     params, x, y, mask = _inputs(params, x, y, mask, keep)
+    return _loss_grads(params, x, y, mask, eps=eps, slope=slope, keep=keep,
+                       inverted=inverted)[1]
+
+
+def _loss_grads(params, x, y, mask, *, eps, slope, keep, inverted):
+    """``(loss, grads, z1)`` from one forward pass (validated inputs); the training loop uses
+    all three, so the batch is not pushed through the network again for each."""
     z1, u, a, z2 = _forward(params, x, mask, eps=eps, slope=slope, keep=keep, inverted=inverted)
     delta2 = softmax.ce_grad(z2, y)
     du = (delta2 @ params.W2) * _multiplier(mask, keep, inverted) * mlp.leaky_relu_grad(
         u, slope=slope)
     dz1, dgamma, dbeta = batchnorm.backward(du, z1, params.gamma, eps=eps)
-    return NetParams(W1=dz1.T @ x, b1=jnp.sum(dz1, axis=0), gamma=dgamma, beta=dbeta,
-                     W2=delta2.T @ a, b2=jnp.sum(delta2, axis=0))
+    g = NetParams(W1=dz1.T @ x, b1=jnp.sum(dz1, axis=0), gamma=dgamma, beta=dbeta,
+                  W2=delta2.T @ a, b2=jnp.sum(delta2, axis=0))
+    return jnp.sum(softmax.cross_entropy(z2, y)), g, z1
 
 
 def logits_eval(params: NetParams, state: batchnorm.BatchNormState, x: Any, *,
@@ -179,11 +187,10 @@ def _train(key, X, y, Xv, yv, params, state, *, optimizer, epochs, batch_size, k
         idx, mkey = inputs
         xb, yb = X[idx], Y[idx]
         mask = mlp.sample_mask(mkey, (batch_size, h), keep=keep, dtype=X.dtype)
-        g = grads(params, xb, yb, mask, eps=eps, slope=slope, keep=keep, inverted=inverted)
+        total, g, z1 = _loss_grads(params, xb, yb, mask, eps=eps, slope=slope, keep=keep,
+                                   inverted=inverted)
         g = jax.tree.map(lambda t: t / batch_size, g)  # the mean cross-entropy's gradient
-        batch_loss = loss(params, xb, yb, mask, eps=eps, slope=slope, keep=keep,
-                          inverted=inverted) / batch_size
-        z1 = xb @ params.W1.T + params.b1[None, :]
+        batch_loss = total / batch_size
         _, new_state = batchnorm.forward_train(z1, params.gamma, params.beta, state, eps=eps,
                                                momentum=momentum)
         updates, new_opt = optimizer.update(g, opt_state, params)
