@@ -32,8 +32,9 @@ class NewtonOracle(NamedTuple):
       predictor: ``theta -> aux``.
       value: ``(theta, aux) -> f``.
       grad: ``(theta, aux) -> g`` (same shape as theta).
-      direction: ``(theta, g, aux) -> (delta, ok)``: solves ``H delta = g``; ``ok`` False when
-        ``H`` is numerically singular.
+      direction: ``(theta, g, aux) -> (delta, ok, daux)``: solves ``H delta = g``; ``ok`` False
+        when ``H`` is numerically singular; ``daux`` is ``A delta`` when the solve computed it
+        anyway (saving the line search a pass), else None.
       along: ``delta -> A delta`` (so ``aux(theta - t delta) = aux - t A delta``).
       separated: ``(theta, aux) -> bool``: True when ``theta`` certifies that no finite
         minimiser exists (e.g. it strictly separates the classes with no penalty).
@@ -146,13 +147,14 @@ def damped_newton(
     # No lax.cond in the loop: under vmap a batched cond broadcasts every operand it closes
     # over (X included) to the batch size. The stop test sits in the loop condition instead.
     def step(s: _NewtonState) -> _NewtonState:
-        delta, ok = oracle.direction(s.theta, s.g, s.aux)
+        delta, ok, daux = oracle.direction(s.theta, s.g, s.aux)
         decrement = jnp.vdot(s.g, delta)  # g^T H^{-1} g >= 0 for a PD Hessian
         ok = ok & jnp.isfinite(decrement) & (decrement >= 0)
         # Below the objective's rounding the Armijo test cannot see progress: take the full
         # Newton step and judge it by the gradient, which stays informative much longer.
         tiny = 0.5 * decrement <= 8 * eps * jnp.maximum(1.0, jnp.abs(s.f))
-        daux = oracle.along(delta)
+        if daux is None:
+            daux = oracle.along(delta)
 
         def trial(t):
             return oracle.value(s.theta - t * delta, s.aux - t * daux)

@@ -169,11 +169,16 @@ def _count_bad(x: jax.Array, allow_inf: bool) -> jax.Array:
     # Fast path: a float sum streams at memory speed (a count of booleans reduces ~15x slower
     # on the CPU). A NaN or inf entry makes the sum non-finite; so can overflow of finite
     # entries, so only then are the bad entries counted exactly.
-    bad = jnp.isnan(x) if allow_inf else ~jnp.isfinite(x)
+    # The mask is built inside the slow branch: built outside, it is an operand of the cond
+    # and is materialised on every call (measured 26 ms instead of 5 ms for 200000 x 200).
     total = jnp.sum(x.astype(jnp.float32) if x.dtype == jnp.float16 else x)
     clean = ~jnp.isnan(total) if allow_inf else jnp.isfinite(total)
-    return jax.lax.cond(clean, lambda: jnp.zeros((), jnp.int32),
-                        lambda: jnp.sum(bad, dtype=jnp.int32))
+
+    def count():
+        bad = jnp.isnan(x) if allow_inf else ~jnp.isfinite(x)
+        return jnp.sum(bad, dtype=jnp.int32)
+
+    return jax.lax.cond(clean, lambda: jnp.zeros((), jnp.int32), count)
 
 
 def common_dtype(**arrays: jax.Array) -> np.dtype:

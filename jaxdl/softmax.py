@@ -256,7 +256,7 @@ def _regression_parts(X, y, k, l2):
         ratio = jnp.where(jnp.all(jnp.isfinite(L)), (jnp.min(piv) / jnp.max(piv)) ** 2, 0.0)
         delta = jax.scipy.linalg.cho_solve((L, True), g)
         ok = (ratio > 16 * g.shape[0] * eps) & jnp.all(jnp.isfinite(delta))
-        return delta, ok
+        return delta, ok, None
 
     def along(delta):
         return _logits_of(delta.reshape(k - 1, d + 1), X, k)

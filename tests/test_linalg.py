@@ -1,0 +1,72 @@
+"""The shared dense products: X^T r in its blocked and fallback layouts, and the weighted Gram
+matrix the Newton fits factor, against float64 NumPy references."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxdl import _linalg, logistic
+
+
+@pytest.mark.parametrize(
+    ("n", "block"),
+    [(2000, 1000), (1797, 599), (1009, None), (569, None), (64, None), (250, 125)],
+)
+def test_row_block_divides_n_or_falls_back(n, block):
+    assert _linalg.row_block(n) == block
+    if block is not None:
+        assert n % block == 0 and 100 <= block <= 4000
+
+
+@pytest.mark.parametrize("n", [3000, 3001])  # a 1000-row block layout, and the fallback
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_rmatvec_matches_numpy(n, dtype):
+    kx, kr = jax.random.split(jax.random.key(0))
+    X = jax.random.normal(kx, (n, 7), dtype)
+    r = jax.random.normal(kr, (n,), dtype)
+    ref = np.asarray(X, np.float64).T @ np.asarray(r, np.float64)
+    got = jax.jit(_linalg.rmatvec)(X, r)
+    assert got.dtype == dtype and got.shape == (7,)
+    # Relative to the sum of |terms| (the scale a summation error is measured against).
+    scale = np.abs(np.asarray(X, np.float64)).T @ np.abs(np.asarray(r, np.float64))
+    tol = 1e-14 if dtype == jnp.float64 else 2e-6
+    assert np.max(np.abs(np.asarray(got, np.float64) - ref) / scale) < tol
+
+
+def test_rmatvec_batches_under_vmap():
+    X = jax.random.normal(jax.random.key(1), (2000, 5))
+    R = jax.random.normal(jax.random.key(2), (3, 2000))
+    got = jax.vmap(_linalg.rmatvec, in_axes=(None, 0))(X, R)
+    np.testing.assert_allclose(got, np.asarray(R) @ np.asarray(X), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [10000, 4096, 100])  # blocks with a tail, exact blocks, no block
+@pytest.mark.parametrize("acc", [jnp.float32, jnp.float64])
+def test_weighted_gram_is_the_joint_hessian(n, acc):
+    kx, ks = jax.random.split(jax.random.key(3))
+    X = jax.random.normal(kx, (n, 6))
+    s = jax.random.uniform(ks, (n,)) * 0.25
+    s = s.at[0].set(0.0)  # a zero weight (sqrt(0) = 0)
+    A = np.concatenate([np.asarray(X), np.ones((n, 1))], axis=1)
+    ref = A.T @ (np.asarray(s)[:, None] * A)
+    H = logistic._weighted_gram(X, s, acc)
+    assert H.dtype == acc and H.shape == (7, 7)
+    tol = 1e-13 if acc == jnp.float64 else 1e-5
+    got = np.asarray(H, np.float64)
+    np.testing.assert_allclose(got, ref, rtol=tol, atol=tol * np.abs(ref).max())
+
+
+def test_mixed_newton_with_blocked_layouts_matches_full():
+    # n = 9000: two 4096-row Gram blocks plus a tail, and 1000-row blocks for X^T r, so the
+    # mixed-precision step (float32 Hessian, checked float64 corrections) runs every layout.
+    from jaxdl import data
+    from jaxdl.results import Status
+
+    X, y, _, _ = data.make_logistic(jax.random.key(4), 9000, 8, dtype=jnp.float64)
+    mixed = logistic.fit_newton(X, y, precision="mixed")
+    full = logistic.fit_newton(X, y, precision="full")
+    assert int(mixed.status) == int(full.status) == Status.CONVERGED
+    np.testing.assert_allclose(mixed.params[0], full.params[0], rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(float(mixed.loss), float(full.loss), rtol=1e-14)
+    assert abs(int(mixed.steps) - int(full.steps)) <= 1
