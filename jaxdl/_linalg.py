@@ -1,14 +1,14 @@
 """The few dense products the fits are made of, each written once with its measured layout.
 
 Measured on the 2-core CPU (N = 200000, d = 200, float64): ``X @ v`` streams at memory bandwidth
-(4.9 ms), but XLA lowers ``r @ X`` to a strided kernel (7.4 ms; ``X.T @ r`` 106 ms) and the fused
-multiply-reduce ``sum(X * r[:, None], 0)`` to a column reduction that is slower still (9.5 ms). Viewing
-``X`` as ``(n / B, B, d)`` row blocks (a free reshape of the row-major buffer) makes ``X^T r`` a
-batch of small ``(1, B) @ (B, d)`` products that runs on every core (5.8 ms); the block partial
-sums are then added, a two-level summation that in float32 is 15x more accurate than the
-sequential one of ``r @ X``. The reshape needs ``B`` to divide ``n``: a block size is picked
-among the divisors of ``n`` (slicing off a remainder would copy ``X``); when ``n`` has no divisor
-in range (e.g. a prime), the fused multiply-reduce is used.
+(4.9 ms), but XLA lowers ``r @ X`` to a strided kernel (7.4 ms; ``X.T @ r`` 106 ms) and the
+fused multiply-reduce ``sum(X * r[:, None], 0)`` to a column reduction slower still (9.5 ms).
+Viewing ``X`` as ``(n / B, B, d)`` row blocks (a free reshape of the row-major buffer) makes
+``X^T r`` a batch of small ``(1, B) @ (B, d)`` products that runs on every core (5.8 ms); the
+block partial sums are then added, a two-level summation that in float32 is 15x more accurate
+than the sequential one of ``r @ X``. The reshape needs ``B`` to divide ``n``: a block size is
+picked among the divisors of ``n`` (slicing off a remainder would copy ``X``); when ``n`` has no
+divisor in range (e.g. a prime), the fused multiply-reduce is used.
 
 ``precision=HIGHEST`` keeps float32 products exact on GPUs (no TF32) and TPUs (no bfloat16
 passes); on the CPU it only selects a slower kernel, so it is requested off the CPU only.

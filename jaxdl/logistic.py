@@ -422,7 +422,7 @@ def _direction(X, z, g, l2, sw, mixed, outer=None):
     convergence quadratic. If the float32 factor is too ill-conditioned for refinement to pay (pivot
     ratio below 1e-4), the Hessian is formed in float64 instead.
 
-    ``outer`` (small problems, see :func:`fit_newton_many`): ``(rows, cols, packed)``, the
+    ``outer`` (small problems, see :func:`fit_newton_many`): ``(index, packed)``, the
     upper triangles of the per-row outer products ``[x_n; 1][x_n; 1]^T`` packed to
     ``(n, (d+1)(d+2)/2)``, so that the upper triangle of ``H`` is ``s @ packed``; shared by a
     batch of fits, the batch's Hessians are one matrix product of half the full size.
@@ -435,10 +435,9 @@ def _direction(X, z, g, l2, sw, mixed, outer=None):
 
     def factor(hdt):
         if outer is not None:
-            rows, cols, outer_packed = outer
+            index, outer_packed = outer
             packed = _linalg.matmul(s, outer_packed)  # the upper triangle of H, row-major
-            H = jnp.zeros((d + 1, d + 1), dtype).at[rows, cols].set(packed)
-            H = H + jnp.triu(H, 1).T + jnp.diag(ridge)
+            H = packed[index] + jnp.diag(ridge)  # one gather fills both triangles
         else:
             H = _weighted_gram(X, s, hdt).astype(dtype) + jnp.diag(ridge)
         L = jnp.linalg.cholesky(H)
@@ -645,9 +644,13 @@ def _fit_newton_many(X, y, l2, gtol, sw, max_steps):
         A = jnp.concatenate([X, jnp.ones((n, 1), X.dtype)], axis=1)
         rows, cols = np.triu_indices(d + 1)
         packed = A[:, rows] * A[:, cols]
+        # index[i, j]: the packed column of H[i, j] = H[j, i] (a gather beats a scatter of
+        # the triangle plus a symmetrising copy: 0.1 ms instead of 0.35 ms a step for 256 fits).
+        index = np.zeros((d + 1, d + 1), np.int32)
+        index[rows, cols] = index[cols, rows] = np.arange(rows.size)
         # Materialise it once: fused into the loop's matrix product, XLA would rebuild it
         # every step and lose the fast GEMM kernel.
-        outer = (rows, cols, jax.lax.optimization_barrier(packed))
+        outer = (index, jax.lax.optimization_barrier(packed))
     theta0 = jnp.zeros((d + 1,), X.dtype)
 
     def one(sw, l2):

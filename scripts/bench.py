@@ -7,15 +7,16 @@ scored with one common float64 objective (:func:`jaxdl.logistic.loss`, plus ``l2
 where penalised) and every loss must lie within ``1e-9`` (relative) of the best one; a case
 whose losses disagree is marked invalid and gets no ratio.
 
-Timing: the first call of each solver is timed on its own; JAX's in-memory caches are cleared
-at the start of each case, so a JAX solver's first call includes tracing and compilation (what
-a user sees on the first call in a fresh process, bar one-time lazy initialisation, which falls
-on the first case run; case g measures truly fresh processes). Solvers that share a compiled
-program (fit_newton with another gtol) share its compilation. The first call is also the
-warm-up. The warm
-time is the best (min) of ``--repeats`` further calls, taken round-robin across the solvers of
-a case so that a change in machine load hits all of them alike. Compilation overhead is
-``first - warm``. No persistent compilation cache is used, except in case g, which measures it.
+Timing: the first call of each solver is timed on its own; JAX's in-memory caches are cleared at
+the start of each case, so a JAX solver's first call includes tracing and compilation (what a
+user sees on the first call in a fresh process, bar one-time lazy initialisation, which falls on
+the first case run; case g measures truly fresh processes). Solvers that share a compiled
+program (fit_newton with another gtol) share its compilation. The warm time is the best (min) of
+``--repeats`` further calls, taken round-robin across the solvers of a case so that a change in
+machine load hits all of them alike; each timed call directly follows an untimed call of the
+same solver, so no solver is timed cold from the one before it (see ``_race``). Compilation
+overhead is ``first - warm``. No persistent compilation cache is used, except in case g, which
+measures it.
 
 Cases (default sizes; ``--quick`` shrinks them to a smoke test that still checks agreement):
 
@@ -224,7 +225,13 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def _race(solvers: list[Solver], repeats: int) -> dict[str, dict[str, Any]]:
-    """First call of each solver (the warm-up), then `repeats` round-robin timed rounds."""
+    """First call of each solver, then `repeats` round-robin rounds in which every solver runs
+    twice in a row and the second call is timed.
+
+    The untimed call before each timed one warms what the previous solver let go cold: thread
+    pools that went to sleep, caches, the vCPU's scheduling (measured on the 2-core VM: a 40 ms
+    fit_newton_many call right after 0.4 s of scikit-learn fits took 58 ms, and 38 ms right
+    after another call of itself). Every solver, peer or jaxdl, gets the same treatment."""
     jax.clear_caches()  # the case's JAX solvers compile on their first call
     out: dict[str, dict[str, Any]] = {}
     for s in solvers:
@@ -232,6 +239,7 @@ def _race(solvers: list[Solver], repeats: int) -> dict[str, dict[str, Any]]:
         out[s.name] = {"first_s": first, "times_s": [], "output": res}
     for _ in range(repeats):
         for s in solvers:
+            jax.block_until_ready(s.run())  # untimed: warms what the previous solver cooled
             t, res = _timed(s.run)
             out[s.name]["times_s"].append(t)
             out[s.name]["output"] = res
