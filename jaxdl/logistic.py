@@ -217,25 +217,24 @@ def _weighted_gram(X: jax.Array, s: jax.Array, dtype: Any) -> jax.Array:
     and 64 ms for one product with ``[A, sqrt(s)]`` (the concatenation costs a pass).
     """
     n, d = X.shape
-    nb = n // _GRAM_BLOCK if n > _GRAM_BLOCK else 0
+    rows = min(_GRAM_BLOCK, n)
+    nb = -(-n // rows)
 
-    def block(Xb, sb):
+    def body(i, acc):
+        # The last block is shifted back to end at row n; its rows already counted by the
+        # block before get weight 0 (one block shape: no separately compiled tail).
+        start = jnp.minimum(i * rows, n - rows)
+        Xb = jax.lax.dynamic_slice_in_dim(X, start, rows)
+        sb = jax.lax.dynamic_slice_in_dim(s, start, rows)
+        sb = jnp.where(start + jnp.arange(rows) >= i * rows, sb, 0)
         r = jnp.sqrt(sb)
         A = (r[:, None] * Xb).astype(dtype)
         r = r.astype(dtype)
-        return _linalg.matmul(A.T, A), _linalg.matmul(r, A), jnp.sum(sb.astype(dtype))
-
-    def body(i, acc):
-        Xb = jax.lax.dynamic_slice_in_dim(X, i * _GRAM_BLOCK, _GRAM_BLOCK)
-        sb = jax.lax.dynamic_slice_in_dim(s, i * _GRAM_BLOCK, _GRAM_BLOCK)
-        return jax.tree.map(jnp.add, acc, block(Xb, sb))
+        return (acc[0] + _linalg.matmul(A.T, A), acc[1] + _linalg.matmul(r, A),
+                acc[2] + jnp.sum(sb.astype(dtype)))
 
     acc = (jnp.zeros((d, d), dtype), jnp.zeros((d,), dtype), jnp.zeros((), dtype))
-    if nb:
-        acc = jax.lax.fori_loop(0, nb, body, acc)
-    tail = n - nb * _GRAM_BLOCK
-    if tail:
-        acc = jax.tree.map(jnp.add, acc, block(X[nb * _GRAM_BLOCK:], s[nb * _GRAM_BLOCK:]))
+    acc = jax.lax.fori_loop(0, nb, body, acc)
     return _assemble(*acc)
 
 
