@@ -20,6 +20,7 @@ from jaxdl.results import FitResult, Status
 ARMIJO_C = 1e-4
 MAX_HALVINGS = 40
 LINE_NEWTON_STEPS = 3
+LINE_CURVATURE = 0.1
 
 
 class NewtonOracle(NamedTuple):
@@ -112,7 +113,7 @@ def _backtrack(phi: Callable, accept: Callable, t0: jax.Array):
 
 def damped_newton(
     oracle: NewtonOracle, theta0: jax.Array, *, max_steps: int, gtol: jax.Array,
-    invalid: jax.Array | None = None,
+    invalid: jax.Array | None = None, aux0: jax.Array | None = None,
 ) -> tuple[jax.Array, jax.Array, jax.Array, FitResult]:
     """Newton's method with Armijo backtracking and honest statuses.
 
@@ -123,6 +124,9 @@ def damped_newton(
     no halving of the step decreases the objective; NONFINITE on a NaN/inf objective or
     gradient; MAX_STEPS otherwise.
 
+    ``aux0``: ``oracle.predictor(theta0)`` when the caller knows it without a pass over the
+    data (a cold start, theta0 = 0, has logits equal to the intercept).
+
     Returns:
       ``(theta, f, g, result)`` where ``result.params`` is left as ``theta`` for the caller to
       unflatten.
@@ -131,7 +135,8 @@ def damped_newton(
     eps = jnp.finfo(dtype).eps
     nan_hist = jnp.full((max_steps + 1,), jnp.nan, dtype)
 
-    aux0 = oracle.predictor(theta0)
+    if aux0 is None:
+        aux0 = oracle.predictor(theta0)
     f0 = oracle.value(theta0, aux0)
     g0 = oracle.grad(theta0, aux0)
     state = _NewtonState(
@@ -319,7 +324,7 @@ def _two_loop(g: jax.Array, S: jax.Array, Y: jax.Array, rho: jax.Array, k: jax.A
 
 def lbfgs(
     oracle: NewtonOracle, theta0: jax.Array, *, max_steps: int, gtol: jax.Array,
-    memory: int = 10, invalid: jax.Array | None = None,
+    memory: int = 10, invalid: jax.Array | None = None, aux0: jax.Array | None = None,
 ) -> tuple[jax.Array, FitResult]:
     """Limited-memory BFGS for convex linear-predictor models, in one ``lax.while_loop``.
 
@@ -330,11 +335,13 @@ def lbfgs(
     pairs with ``s^T y <= 0`` (possible
     only through rounding, the objective being convex) are skipped. ``oracle.direction`` is not
     used. Statuses: CONVERGED, SEPARABLE, LINE_SEARCH_FAILED, NONFINITE, MAX_STEPS.
+    ``aux0`` as in :func:`damped_newton`.
     """
     dtype = theta0.dtype
     p_dim = theta0.shape[0]
     nan_hist = jnp.full((max_steps + 1,), jnp.nan, dtype)
-    aux0 = oracle.predictor(theta0)
+    if aux0 is None:
+        aux0 = oracle.predictor(theta0)
     f0 = oracle.value(theta0, aux0)
     g0 = oracle.grad(theta0, aux0)
     state = _LBFGSState(
@@ -371,21 +378,34 @@ def lbfgs(
         # started at the quasi-Newton step t = 1 (scaled on the first iteration).
         t_init = jnp.where(s.pairs == 0, 1.0 / jnp.maximum(1.0, jnp.max(jnp.abs(s.g))), 1.0)
 
-        def newton_1d(_, t):
-            d1, d2 = dphi(t)
+        # Newton steps stop once |phi'(t)| <= LINE_CURVATURE |phi'(0)| (the strong Wolfe
+        # curvature condition): near the optimum the quasi-Newton step t = 1 usually meets it
+        # at once, and each skipped step saves an O(n) evaluation of phi' and phi''.
+        def newton_cond(c):
+            j, _, d1, _ = c
+            return (j < LINE_NEWTON_STEPS) & (jnp.abs(d1) > LINE_CURVATURE * jnp.abs(slope))
+
+        def newton_1d(c):
+            j, t, d1, d2 = c
             t_new = t - d1 / d2
             ok = jnp.isfinite(t_new) & (d2 > 0) & (t_new > 0)
-            return jnp.where(ok, t_new, t)
+            # A refused step ends the search (j jumps to the limit).
+            t = jnp.where(ok, t_new, t)
+            j = jnp.where(ok, j + 1, LINE_NEWTON_STEPS)
+            d1, d2 = dphi(t)
+            return j, t, d1, d2
 
-        t_exact = jax.lax.fori_loop(0, LINE_NEWTON_STEPS, newton_1d, t_init.astype(dtype))
+        t0 = t_init.astype(dtype)
+        _, t_exact, _, _ = jax.lax.while_loop(newton_cond, newton_1d, (0, t0, *dphi(t0)))
         # Below the objective's rounding the Armijo test cannot see progress; phi'(t), a sum
         # of O(n) terms, still can: there a step is accepted when it halves |phi'|.
         tiny = -slope <= 8 * eps * jnp.maximum(1.0, jnp.abs(s.f))
 
         def armijo(t, ft):
             decrease = ft <= s.f + ARMIJO_C * t * slope
-            flatter = jnp.abs(dphi(t)[0]) <= 0.5 * jnp.abs(slope)
-            return jnp.where(tiny, flatter, decrease)
+            # phi'(t) only where it decides (a cond: not an O(n) evaluation per trial).
+            return jax.lax.cond(tiny, lambda: jnp.abs(dphi(t)[0]) <= 0.5 * jnp.abs(slope),
+                                lambda: decrease)
 
         t, ft, found = _backtrack(phi, armijo, t_exact)
         theta = s.theta + t * direction

@@ -509,21 +509,27 @@ def _oracle(X, y, l2, sw, mixed, outer=None):
     )
 
 
-@functools.partial(jax.jit, static_argnames=("max_steps", "mixed"))
-def _fit_newton(X, y, w0, b0, l2, gtol, sw, max_steps, mixed):
+def _cold_logits(X, b0, cold):
+    """The starting logits without a pass over X when w0 = 0 (``cold``, static), else None."""
+    return jnp.full((X.shape[0],), b0, X.dtype) if cold else None
+
+
+@functools.partial(jax.jit, static_argnames=("max_steps", "mixed", "cold"))
+def _fit_newton(X, y, w0, b0, l2, gtol, sw, max_steps, mixed, cold=False):
     theta0 = jnp.concatenate([w0, b0[None]])
     theta, _, _, res = _solver.damped_newton(_oracle(X, y, l2, sw, mixed), theta0,
                                              max_steps=max_steps, gtol=gtol * jnp.sum(sw),
-                                             invalid=_invalid(y, l2, sw))
+                                             invalid=_invalid(y, l2, sw),
+                                             aux0=_cold_logits(X, b0, cold))
     return res._replace(params=(theta[:-1], theta[-1]))
 
 
-@functools.partial(jax.jit, static_argnames=("max_steps", "memory"))
-def _fit_lbfgs(X, y, w0, b0, l2, gtol, sw, max_steps, memory):
+@functools.partial(jax.jit, static_argnames=("max_steps", "memory", "cold"))
+def _fit_lbfgs(X, y, w0, b0, l2, gtol, sw, max_steps, memory, cold=False):
     theta0 = jnp.concatenate([w0, b0[None]])
     theta, res = _solver.lbfgs(_oracle(X, y, l2, sw, False), theta0, max_steps=max_steps,
                                gtol=gtol * jnp.sum(sw), memory=memory,
-                               invalid=_invalid(y, l2, sw))
+                               invalid=_invalid(y, l2, sw), aux0=_cold_logits(X, b0, cold))
     return res._replace(params=(theta[:-1], theta[-1]))
 
 
@@ -557,13 +563,14 @@ def fit_lbfgs(
 
     Reference: seed Q1.
     """
+    cold = w0 is None
     w0, b0, X, y, sw = _fit_inputs(X, y, w0, b0, sample_weight)
     checks.scalar("l2", l2, low=0)
     max_steps = checks.positive_int("max_steps", max_steps)
     memory = checks.positive_int("memory", memory)
     gtol = _solver.default_gtol(gtol, X.dtype)
     return _fit_lbfgs(X, y, w0, b0, jnp.asarray(l2, X.dtype), jnp.asarray(gtol, X.dtype), sw,
-                      max_steps, memory)
+                      max_steps, memory, cold)
 
 
 def fit_newton(
@@ -617,6 +624,7 @@ def fit_newton(
 
     Reference: seed Q1 (Q6 for Newton's method).
     """
+    cold = w0 is None
     w0, b0, X, y, sw = _fit_inputs(X, y, w0, b0, sample_weight)
     checks.scalar("l2", l2, low=0)
     max_steps = checks.positive_int("max_steps", max_steps)
@@ -628,7 +636,7 @@ def fit_newton(
     big = X.shape[0] * X.shape[1] ** 2 >= _MIXED_MIN_WORK
     mixed = X.dtype == jnp.float64 and (precision == "mixed" or (precision == "auto" and big))
     return _fit_newton(X, y, w0, b0, jnp.asarray(l2, X.dtype), jnp.asarray(gtol, X.dtype), sw,
-                       max_steps, mixed)
+                       max_steps, mixed, cold)
 
 
 # Below this many entries of the per-row outer products, fit_newton_many precomputes them.
@@ -655,7 +663,8 @@ def _fit_newton_many(X, y, l2, gtol, sw, max_steps):
     def one(sw, l2):
         theta, _, _, res = _solver.damped_newton(_oracle(X, y, l2, sw, False, outer), theta0,
                                                  max_steps=max_steps, gtol=gtol * jnp.sum(sw),
-                                                 invalid=_invalid(y, l2, sw))
+                                                 invalid=_invalid(y, l2, sw),
+                                                 aux0=_cold_logits(X, theta0[-1], True))
         return res._replace(params=(theta[:-1], theta[-1]))
 
     return jax.vmap(one)(sw, l2)
