@@ -61,6 +61,20 @@ class _NewtonState(NamedTuple):
     step_h: jax.Array
 
 
+def lazy_select(pred: jax.Array, value: Any, otherwise: Callable[[], Any]) -> Any:
+    """``value`` where ``pred``, else ``otherwise()``: a ``lax.cond`` that stays lazy under vmap.
+
+    Under ``vmap`` a ``lax.cond`` with a batched predicate becomes a select that evaluates
+    both branches for every element (and broadcasts what they close over, e.g. ``X``). Written
+    as a while loop of at most one trip, ``otherwise`` runs only when some element of the
+    batch needs it, and not at all when none does. Unbatched, it is a plain conditional.
+    """
+    def body(c):
+        return jnp.ones_like(c[0]), otherwise()
+
+    return jax.lax.while_loop(lambda c: ~c[0], body, (jnp.asarray(pred, bool), value))[1]
+
+
 def _running() -> jax.Array:
     return jnp.int32(-1)
 
@@ -403,9 +417,9 @@ def lbfgs(
 
         def armijo(t, ft):
             decrease = ft <= s.f + ARMIJO_C * t * slope
-            # phi'(t) only where it decides (a cond: not an O(n) evaluation per trial).
-            return jax.lax.cond(tiny, lambda: jnp.abs(dphi(t)[0]) <= 0.5 * jnp.abs(slope),
-                                lambda: decrease)
+            # phi'(t) only where it decides (lazily: not an O(n) evaluation per trial).
+            return lazy_select(~tiny, decrease,
+                               lambda: jnp.abs(dphi(t)[0]) <= 0.5 * jnp.abs(slope))
 
         t, ft, found = _backtrack(phi, armijo, t_exact)
         theta = s.theta + t * direction

@@ -459,7 +459,7 @@ def _direction(X, z, g, l2, sw, mixed, outer=None):
 
     L32, r32 = factor(jnp.float32)
     use32 = r32 >= 1e-4
-    L, ratio = jax.lax.cond(use32, lambda: (L32, r32), lambda: factor(dtype))
+    L, ratio = _solver.lazy_select(use32, (L32, r32), lambda: factor(dtype))
     delta = solve(L, g)
 
     # Inexact-Newton forcing term: relative step accuracy eta_k = O(||g_k||) keeps the outer
@@ -488,7 +488,7 @@ def _direction(X, z, g, l2, sw, mixed, outer=None):
         refine_cond, refine_body, (0, delta, jnp.zeros((n,), dtype), jnp.bool_(False)))
     # The X delta of the last check belongs to delta unless the rounds ran out (or the float64
     # factor was used, with no rounds): then it is computed afresh.
-    daux = jax.lax.cond(done, lambda: u, lambda: along(delta))
+    daux = _solver.lazy_select(done, u, lambda: along(delta))
     ok = (ratio > 16 * (d + 1) * eps) & jnp.all(jnp.isfinite(delta))
     return delta, ok, daux
 

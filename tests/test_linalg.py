@@ -70,3 +70,38 @@ def test_mixed_newton_with_blocked_layouts_matches_full():
     np.testing.assert_allclose(mixed.params[0], full.params[0], rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(float(mixed.loss), float(full.loss), rtol=1e-14)
     assert abs(int(mixed.steps) - int(full.steps)) <= 1
+
+
+def test_mixed_newton_under_vmap_matches_single_fits():
+    # vmap over sample weights with X shared: the mixed step's fallback and the reuse of
+    # X delta are lazy selects (while loops), so the batch runs the same arithmetic as one fit.
+    from jaxdl import data
+
+    X, y, _, _ = data.make_logistic(jax.random.key(5), 3000, 6, dtype=jnp.float64)
+    W = jax.random.uniform(jax.random.key(6), (3, 3000), jnp.float64) * 2
+
+    def fit(w):
+        return logistic.fit_newton(X, y, sample_weight=w, l2=0.5, precision="mixed")
+
+    batched = jax.vmap(fit)(W)
+    for i in range(3):
+        one = fit(W[i])
+        np.testing.assert_allclose(batched.params[0][i], one.params[0], rtol=1e-12, atol=1e-14)
+        assert int(batched.status[i]) == int(one.status) == 0
+
+
+def test_mixed_newton_falls_back_to_float64_when_float32_is_too_ill_conditioned():
+    # Two columns equal to 1e-4: the Hessian's pivot ratio (~1e-9) is far below what a float32
+    # factor can refine (1e-4), so the mixed step forms the Hessian in float64 instead.
+    k1, k2, k3, k4 = jax.random.split(jax.random.key(7), 4)
+    x0 = jax.random.normal(k1, (2000,))
+    X = jnp.stack([x0, x0 + 1e-4 * jax.random.normal(k2, (2000,)),
+                   jax.random.normal(k3, (2000,))], axis=1)
+    y = jax.random.bernoulli(k4, jax.nn.sigmoid(X @ jnp.array([1.0, -0.5, 0.8]))).astype(X.dtype)
+    mixed = logistic.fit_newton(X, y, precision="mixed")
+    full = logistic.fit_newton(X, y, precision="full")
+    assert int(mixed.status) == int(full.status) == 0
+    np.testing.assert_allclose(mixed.params[0], full.params[0], rtol=1e-8)
+    batched = jax.vmap(lambda w: logistic.fit_newton(X, y, sample_weight=w, precision="mixed"))(
+        jnp.ones((2, 2000)))
+    np.testing.assert_allclose(batched.params[0][1], full.params[0], rtol=1e-8)
