@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxdl import checks, softmax
+from jaxdl import _linalg, checks, softmax
 
 __all__ = [
     "Params",
@@ -245,10 +245,10 @@ def _inputs(params, x, mask, *, slope, keep, inverted):
 
 def _forward(params: Params, x: jax.Array, mult: jax.Array, slope: Any) -> Activations:
     """The forward pass on validated, batched inputs (x of shape (B, d))."""
-    z1 = x @ params.W1.T + params.b1[None, :]
+    z1 = _linalg.matmul(x, params.W1.T) + params.b1[None, :]
     ahat1 = _leaky_relu(z1, slope)
     a1 = mult * ahat1
-    z2 = a1 @ params.W2.T + params.b2[None, :]
+    z2 = _linalg.matmul(a1, params.W2.T) + params.b2[None, :]
     return Activations(z1, ahat1, a1, z2)
 
 
@@ -374,10 +374,10 @@ def grads(
     acts = _forward(params, xb, mb, slope)
     # delta2 = p - y, shape (B, K); jaxdl.softmax validates y against the logits' shape.
     delta2 = softmax.ce_grad(acts.z2, y) if batched else softmax.ce_grad(acts.z2[0], y)[None, :]
-    delta1 = (delta2 @ params.W2) * mb * _leaky_relu_grad(acts.z1, slope)  # (B, h)
+    delta1 = _linalg.matmul(delta2, params.W2) * mb * _leaky_relu_grad(acts.z1, slope)  # (B, h)
     return Params(
-        W1=delta1.T @ xb,
+        W1=_linalg.matmul(delta1.T, xb),
         b1=jnp.sum(delta1, axis=0),
-        W2=delta2.T @ acts.a1,
+        W2=_linalg.matmul(delta2.T, acts.a1),
         b2=jnp.sum(delta2, axis=0),
     )

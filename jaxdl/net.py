@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxdl import batchnorm, checks, mlp, softmax
+from jaxdl import _linalg, batchnorm, checks, mlp, softmax
 from jaxdl.results import Status
 
 __all__ = [
@@ -109,10 +109,10 @@ def _multiplier(mask: jax.Array, keep: Any, inverted: bool) -> jax.Array:
 
 
 def _forward(params: NetParams, x, mask, *, eps, slope, keep, inverted):
-    z1 = x @ params.W1.T + params.b1[None, :]
+    z1 = _linalg.matmul(x, params.W1.T) + params.b1[None, :]
     u = batchnorm.forward(z1, params.gamma, params.beta, eps=eps)
     a = _multiplier(mask, keep, inverted) * mlp.leaky_relu(u, slope=slope)
-    z2 = a @ params.W2.T + params.b2[None, :]
+    z2 = _linalg.matmul(a, params.W2.T) + params.b2[None, :]
     return z1, u, a, z2
 
 
@@ -148,11 +148,11 @@ def _loss_grads(params, x, y, mask, *, eps, slope, keep, inverted):
     all three, so the batch is not pushed through the network again for each."""
     z1, u, a, z2 = _forward(params, x, mask, eps=eps, slope=slope, keep=keep, inverted=inverted)
     delta2 = softmax.ce_grad(z2, y)
-    du = (delta2 @ params.W2) * _multiplier(mask, keep, inverted) * mlp.leaky_relu_grad(
-        u, slope=slope)
+    du = (_linalg.matmul(delta2, params.W2) * _multiplier(mask, keep, inverted)
+          * mlp.leaky_relu_grad(u, slope=slope))
     dz1, dgamma, dbeta = batchnorm.backward(du, z1, params.gamma, eps=eps)
-    g = NetParams(W1=dz1.T @ x, b1=jnp.sum(dz1, axis=0), gamma=dgamma, beta=dbeta,
-                  W2=delta2.T @ a, b2=jnp.sum(delta2, axis=0))
+    g = NetParams(W1=_linalg.matmul(dz1.T, x), b1=jnp.sum(dz1, axis=0), gamma=dgamma, beta=dbeta,
+                  W2=_linalg.matmul(delta2.T, a), b2=jnp.sum(delta2, axis=0))
     return jnp.sum(softmax.cross_entropy(z2, y)), g, z1
 
 
@@ -160,9 +160,9 @@ def logits_eval(params: NetParams, state: batchnorm.BatchNormState, x: Any, *,
                 eps: float = 1e-5, slope: float = 0.01) -> jax.Array:
     """Evaluation-mode logits: running batch-norm statistics, no dropout (inverted dropout's
     expectation is the identity)."""
-    z1 = x @ params.W1.T + params.b1[None, :]
+    z1 = _linalg.matmul(x, params.W1.T) + params.b1[None, :]
     u = batchnorm.forward_eval(z1, params.gamma, params.beta, state, eps=eps)
-    return mlp.leaky_relu(u, slope=slope) @ params.W2.T + params.b2[None, :]
+    return _linalg.matmul(mlp.leaky_relu(u, slope=slope), params.W2.T) + params.b2[None, :]
 
 
 def accuracy(params: NetParams, state: batchnorm.BatchNormState, X: Any, y: Any, *,
