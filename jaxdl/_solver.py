@@ -33,9 +33,11 @@ class NewtonOracle(NamedTuple):
       predictor: ``theta -> aux``.
       value: ``(theta, aux) -> f``.
       grad: ``(theta, aux) -> g`` (same shape as theta).
-      direction: ``(theta, g, aux) -> (delta, ok, daux)``: solves ``H delta = g``; ``ok`` False
-        when ``H`` is numerically singular; ``daux`` is ``A delta`` when the solve computed it
-        anyway (saving the line search a pass), else None.
+      direction: ``(theta, g, aux, memo) -> (delta, ok, daux, memo)``: solves ``H delta = g``;
+        ``ok`` False when ``H`` is numerically singular; ``daux`` is ``A delta`` when the solve
+        computed it anyway (saving the line search a pass), else None; ``memo`` is whatever
+        the solve wants carried from one step to the next (e.g. the measured accuracy of an
+        approximate factor), started at ``memo0``.
       along: ``delta -> A delta`` (so ``aux(theta - t delta) = aux - t A delta``).
       separated: ``(theta, aux) -> bool``: True when ``theta`` certifies that no finite
         minimiser exists (e.g. it strictly separates the classes with no penalty).
@@ -47,6 +49,7 @@ class NewtonOracle(NamedTuple):
     direction: Callable
     along: Callable
     separated: Callable
+    memo0: Any = None
 
 
 class _NewtonState(NamedTuple):
@@ -59,6 +62,7 @@ class _NewtonState(NamedTuple):
     loss_h: jax.Array
     gnorm_h: jax.Array
     step_h: jax.Array
+    memo: Any
 
 
 def lazy_select(pred: jax.Array, value: Any, otherwise: Callable[[], Any]) -> Any:
@@ -156,7 +160,7 @@ def damped_newton(
     state = _NewtonState(
         k=jnp.int32(0), theta=theta0, aux=aux0, f=f0, g=g0, status=_running(),
         loss_h=nan_hist.at[0].set(f0), gnorm_h=nan_hist.at[0].set(jnp.max(jnp.abs(g0))),
-        step_h=nan_hist,
+        step_h=nan_hist, memo=oracle.memo0,
     )
 
     def classify(s: _NewtonState) -> jax.Array:
@@ -166,7 +170,7 @@ def damped_newton(
     # No lax.cond in the loop: under vmap a batched cond broadcasts every operand it closes
     # over (X included) to the batch size. The stop test sits in the loop condition instead.
     def step(s: _NewtonState) -> _NewtonState:
-        delta, ok, daux = oracle.direction(s.theta, s.g, s.aux)
+        delta, ok, daux, memo = oracle.direction(s.theta, s.g, s.aux, s.memo)
         decrement = jnp.vdot(s.g, delta)  # g^T H^{-1} g >= 0 for a PD Hessian
         ok = ok & jnp.isfinite(decrement) & (decrement >= 0)
         # Below the objective's rounding the Armijo test cannot see progress: take the full
@@ -200,7 +204,7 @@ def damped_newton(
         f = jnp.where(move, ft, s.f)
         k = s.k + move.astype(jnp.int32)
         new = s._replace(
-            k=k, theta=theta, aux=aux, f=f, g=g,
+            k=k, theta=theta, aux=aux, f=f, g=g, memo=memo,
             loss_h=s.loss_h.at[k].set(jnp.where(move, f, s.loss_h[k])),
             gnorm_h=s.gnorm_h.at[k].set(jnp.where(move, jnp.max(jnp.abs(g)), s.gnorm_h[k])),
             step_h=s.step_h.at[k].set(jnp.where(move, t, s.step_h[k])),

@@ -48,6 +48,11 @@ __all__ = [
 _GRAM_BLOCK = 4096
 # precision="auto" uses the mixed-precision Newton step when n * d^2 is at least this.
 _MIXED_MIN_WORK = 10_000_000
+# The mixed-precision step skips its float64 check when the forcing term exceeds the last
+# measured error of the float32 solve by this factor (room for the Hessian to change between
+# steps; a step that is less accurate than assumed still descends, and the stop test uses the
+# exact gradient).
+_CHECK_MARGIN = 100.0
 
 
 def _inputs(w: Any, b: Any, X: Any, y: Any | None, *, x_checked: bool = False):
@@ -410,16 +415,19 @@ def fit_gd(
                    jnp.asarray(lr_w, X.dtype), jnp.asarray(lr_b, X.dtype), optimizer, max_steps)
 
 
-def _direction(X, z, g, l2, sw, mixed, outer=None):
-    """Solve ``H delta = g`` for the penalised logistic Hessian; ``(delta, ok, X delta)``.
+def _direction(X, z, g, l2, sw, mixed, outer=None, memo=None):
+    """Solve ``H delta = g`` for the penalised logistic Hessian: ``(delta, ok, X delta, memo)``.
 
     ``mixed`` (float64 only): form ``X^T S X`` in float32 (half the bytes, twice the
-    arithmetic rate, and the dominant cost of a step), factor it, and refine the solution with
-    exact float64 products ``H v = X^T (s * (X v))`` (two passes each) until the relative
-    correction a check implies falls below a forcing term proportional to the gradient norm
-    (clipped to ``[4 eps, 1e-2]``): an inexact Newton step accurate enough to keep
-    convergence quadratic. If the float32 factor is too ill-conditioned for refinement to pay (pivot
-    ratio below 1e-4), the Hessian is formed in float64 instead.
+    arithmetic rate, and the dominant cost of a step), factor it, and check the solution with
+    exact float64 products ``H v = X^T (s * (X v))`` (two passes), applying corrections until
+    the relative correction a check implies falls below a forcing term proportional to the
+    gradient norm (clipped to ``[4 eps, 1e-2]``): an inexact Newton step accurate enough to
+    keep convergence quadratic. ``memo`` carries the relative error of the plain float32 solve
+    as last measured (inf before any check); a step whose forcing term exceeds it by the
+    factor ``_CHECK_MARGIN`` skips the check (one pass saved: the float32 solve is known to
+    be accurate enough). If the float32 factor is too ill-conditioned for refinement to pay
+    (pivot ratio below 1e-4), the Hessian is formed in float64 instead.
 
     ``outer`` (small problems, see :func:`fit_newton_many`): ``(index, packed)``, the
     upper triangles of the per-row outer products ``[x_n; 1][x_n; 1]^T`` packed to
@@ -455,7 +463,7 @@ def _direction(X, z, g, l2, sw, mixed, outer=None):
         L, ratio = factor(dtype)
         delta = solve(L, g)
         ok = (ratio > 16 * (d + 1) * eps) & jnp.all(jnp.isfinite(delta))
-        return delta, ok, along(delta)
+        return delta, ok, along(delta), memo
 
     L32, r32 = factor(jnp.float32)
     use32 = r32 >= 1e-4
@@ -465,32 +473,38 @@ def _direction(X, z, g, l2, sw, mixed, outer=None):
     # Inexact-Newton forcing term: relative step accuracy eta_k = O(||g_k||) keeps the outer
     # convergence quadratic, so early steps need no correction and late ones a few.
     eta = jnp.clip(jnp.max(jnp.abs(g)) / jnp.sum(sw), 4 * eps, 1e-2)
+    known = _CHECK_MARGIN * memo <= eta  # False while memo is inf (nothing measured yet)
 
     # Each round checks the current delta with one exact product H delta = X^T (s * (X delta))
     # + ridge delta (two passes) and stops when the correction it implies is below eta: the
     # direction returned is the one checked, and its X delta (the first pass) is reused by the
     # line search. Otherwise the correction is applied and the new delta checked in turn.
     def refine_cond(c):
-        i, _, _, done = c
-        return use32 & (i < 8) & ~done
+        i, _, _, done, _ = c
+        return use32 & ~known & (i < 8) & ~done
 
     def refine_body(c):
-        i, delta, _, _ = c
+        i, delta, _, _, err = c
         u = along(delta)
         su = s * u
         hv = jnp.concatenate([_linalg.rmatvec(X, su), jnp.sum(su)[None]]) + ridge * delta
         step = solve(L, g - hv)
-        done = jnp.max(jnp.abs(step)) <= eta * jnp.max(jnp.abs(delta))
-        return i + 1, jnp.where(done, delta, delta + step), u, done
+        rel = jnp.max(jnp.abs(step)) / jnp.max(jnp.abs(delta))
+        done = rel <= eta
+        err = jnp.where(i == 0, rel, err)  # the plain float32 solve's error
+        return i + 1, jnp.where(done, delta, delta + step), u, done, err
 
     n = X.shape[0]
-    _, delta, u, done = jax.lax.while_loop(
-        refine_cond, refine_body, (0, delta, jnp.zeros((n,), dtype), jnp.bool_(False)))
-    # The X delta of the last check belongs to delta unless the rounds ran out (or the float64
-    # factor was used, with no rounds): then it is computed afresh.
+    _, delta, u, done, err = jax.lax.while_loop(
+        refine_cond, refine_body,
+        (0, delta, jnp.zeros((n,), dtype), jnp.bool_(False), memo))
+    # The X delta of the last check belongs to delta unless no check ran (a known-accurate
+    # solve, or the float64 factor) or the rounds ran out: then it is computed afresh.
     daux = _solver.lazy_select(done, u, lambda: along(delta))
     ok = (ratio > 16 * (d + 1) * eps) & jnp.all(jnp.isfinite(delta))
-    return delta, ok, daux
+    # A finite rel of 0 (an exact solve) must not make every later check look unnecessary.
+    memo = jnp.where(use32, jnp.maximum(err, eps), memo)
+    return delta, ok, daux, memo
 
 
 def _oracle(X, y, l2, sw, mixed, outer=None):
@@ -502,10 +516,11 @@ def _oracle(X, y, l2, sw, mixed, outer=None):
         value=lambda th, z: _objective(th[:-1], y, z, l2, sw),
         grad=lambda th, z: jnp.concatenate(
             [a.reshape(-1) for a in _gradient(th[:-1], X, y, z, l2, sw, outer is not None)]),
-        direction=lambda th, g, z: _direction(X, z, g, l2, sw, mixed, outer),
+        direction=lambda th, g, z, memo: _direction(X, z, g, l2, sw, mixed, outer, memo),
         along=lambda delta: _linalg.matvec(X, delta[:-1]) + delta[-1],
         # Strictly separated (rows of weight 0 do not count) with no penalty: no minimiser.
         separated=lambda th, z: (l2 == 0) & jnp.all((sign * z > 0) | (sw == 0)),
+        memo0=jnp.asarray(jnp.inf, X.dtype),
     )
 
 

@@ -250,13 +250,13 @@ def _regression_parts(X, y, k, l2):
         m = (k - 1) * (d + 1)
         return H.reshape(m, m) + jnp.diag(l2 * ridge)
 
-    def direction(theta, g, Z):
+    def direction(theta, g, Z, memo):
         L = jnp.linalg.cholesky(hessian(Z))
         piv = jnp.diagonal(L)
         ratio = jnp.where(jnp.all(jnp.isfinite(L)), (jnp.min(piv) / jnp.max(piv)) ** 2, 0.0)
         delta = jax.scipy.linalg.cho_solve((L, True), g)
         ok = (ratio > 16 * g.shape[0] * eps) & jnp.all(jnp.isfinite(delta))
-        return delta, ok, None
+        return delta, ok, None, memo
 
     def along(delta):
         return _logits_of(delta.reshape(k - 1, d + 1), X, k)
