@@ -37,26 +37,58 @@ def matvec(X: jax.Array, v: jax.Array) -> jax.Array:
 _BLOCK_MIN, _BLOCK_TARGET, _BLOCK_MAX = 100, 1000, 4000
 
 
-@functools.lru_cache(maxsize=256)
-def row_block(n: int) -> int | None:
-    """The divisor of ``n`` in ``[100, 4000]`` nearest 1000 (ties: the smaller), or None."""
+def row_parts(X) -> int:
+    """How many equal shards the rows of a concrete, row-sharded ``X`` are split into.
+
+    1 for a tracer (inside jit the input's sharding is not visible), a NumPy array, or an
+    array on one device. The fits read this eagerly and pick block layouts that keep every
+    block's rows spread over all shards, so that XLA's partitioner never gathers ``X``.
+    """
+    if isinstance(X, jax.core.Tracer) or not isinstance(X, jax.Array) or X.ndim == 0:
+        return 1
+    rows = X.sharding.shard_shape(X.shape)[0]
+    n = X.shape[0]
+    return n // rows if rows and n % rows == 0 else 1
+
+
+def _nearest_divisor(m: int, target: float, low: int, high: int) -> int | None:
     best = None
-    for b in range(_BLOCK_MIN, min(_BLOCK_MAX, n // 2) + 1):
-        if n % b == 0 and (best is None or abs(b - _BLOCK_TARGET) < abs(best - _BLOCK_TARGET)):
+    for b in range(low, min(high, m) + 1):
+        if m % b == 0 and (best is None or abs(b - target) < abs(best - target)):
             best = b
     return best
 
 
-def rmatvec(X: jax.Array, r: jax.Array) -> jax.Array:
-    """``X^T r`` for ``X (n, d)``, ``r (n,)``, in one pass over ``X`` (see the module notes)."""
+@functools.lru_cache(maxsize=256)
+def row_block(n: int, parts: int = 1) -> int | None:
+    """Rows per block for :func:`rmatvec`: the divisor of ``n / parts`` in ``[100, 4000]``
+    nearest 1000 (ties: the smaller; at most ``n / 2``), or None. Dividing the rows of one
+    shard, it keeps the blocks' axis sharded like the rows."""
+    m = n // parts if parts > 1 and n % parts == 0 else n
+    return _nearest_divisor(m, _BLOCK_TARGET, _BLOCK_MIN, min(_BLOCK_MAX, n // 2))
+
+
+def rmatvec(X: jax.Array, r: jax.Array, parts: int = 1) -> jax.Array:
+    """``X^T r`` for ``X (n, d)``, ``r (n,)``, in one pass over ``X`` (see the module notes).
+
+    ``parts``: the number of row shards of ``X`` (:func:`row_parts`), static."""
     n, d = X.shape
-    b = row_block(n)
+    b = row_block(n, parts)
     if b is None:
         return jnp.sum(X * r[:, None], axis=0)
     k = n // b
     partial = jnp.einsum("kb,kbd->kd", r.reshape(k, b), X.reshape(k, b, d),
                          precision=precision())
     return jnp.sum(partial, axis=0)
+
+
+@functools.lru_cache(maxsize=256)
+def interleaved_blocks(n: int, parts: int, rows: int) -> int:
+    """How many interleaved blocks (block j = rows j, j + nb, j + 2 nb, ...) split ``n`` rows
+    sharded in ``parts`` so that every block has about ``rows`` rows spread evenly over the
+    shards: the divisor of ``n / parts`` nearest ``n / rows`` (at least 1)."""
+    m = n // parts
+    return _nearest_divisor(m, n / rows, 1, m) or 1
 
 
 def matmul(a: jax.Array, b: jax.Array) -> jax.Array:
