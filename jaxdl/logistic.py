@@ -322,7 +322,7 @@ def _objective(w, y, z, l2, sw):
 def _gradient(w, X, y, z, l2, sw, dense=False, parts=1):
     r = sw * (jax.nn.sigmoid(z) - y)
     # dense: r @ X as a dot, which vmap turns into one GEMM for a batch of fits sharing X
-    # (fit_newton_many); a single fit streams the fused multiply-reduce instead.
+    # (fit_newton_many); a single fit streams X once in row blocks (_linalg.rmatvec).
     xr = _linalg.matmul(r, X) if dense else _linalg.rmatvec(X, r, parts)
     return xr + l2 * w, jnp.sum(r)
 
