@@ -347,11 +347,12 @@ def lbfgs(
     """Limited-memory BFGS for convex linear-predictor models, in one ``lax.while_loop``.
 
     Each step costs one pass for ``A p`` (the logits' direction) and one for the gradient. The
-    line search is exact to a few Newton steps on ``phi'(t) = 0``, where ``phi(t)`` moves the
-    logits along ``A p`` so ``phi'`` and ``phi''`` (forward mode) cost ``O(n)``, followed by an
+    line search takes up to LINE_NEWTON_STEPS Newton steps on ``phi'(t) = 0``, stopping once
+    ``|phi'(t)| <= LINE_CURVATURE |phi'(0)|`` (strong Wolfe curvature), where ``phi(t)`` moves
+    the logits along ``A p`` so ``phi'`` and ``phi''`` (forward mode) cost ``O(n)``; then an
     Armijo check with backtracking; the new logits are reused for the gradient. Curvature
-    pairs with ``s^T y <= 0`` (possible
-    only through rounding, the objective being convex) are skipped. ``oracle.direction`` is not
+    pairs with ``s^T y <= 0`` (possible only through rounding, the objective being convex) are
+    skipped. ``oracle.direction`` is not
     used. Statuses: CONVERGED, SEPARABLE, LINE_SEARCH_FAILED, NONFINITE, MAX_STEPS.
     ``aux0`` as in :func:`damped_newton`.
     """
