@@ -86,12 +86,17 @@ def rmatvec(X: jax.Array, r: jax.Array, parts: int = 1) -> jax.Array:
 
 
 @functools.lru_cache(maxsize=256)
-def interleaved_blocks(n: int, parts: int, rows: int) -> int:
+def interleaved_blocks(n: int, parts: int, rows: int) -> int | None:
     """How many interleaved blocks (block j = rows j, j + nb, j + 2 nb, ...) split ``n`` rows
     sharded in ``parts`` so that every block has about ``rows`` rows spread evenly over the
-    shards: the divisor of ``n / parts`` nearest ``n / rows`` (at least 1)."""
+    shards: the divisor of ``n / parts`` nearest ``n / rows`` among those giving blocks of
+    ``rows / 8`` to ``8 rows`` rows, or None (no such divisor, e.g. ``n / parts`` prime: tiny
+    blocks would crawl and one huge block would copy the whole shard)."""
+    if parts < 1 or n % parts:
+        return None
     m = n // parts
-    return _nearest_divisor(m, n / rows, 1, m) or 1
+    low, high = max(1, -(-n // (8 * rows))), max(1, (8 * n) // rows)
+    return _nearest_divisor(m, n / rows, low, high)
 
 
 def matmul(a: jax.Array, b: jax.Array) -> jax.Array:

@@ -49,7 +49,7 @@ _GRAM_BLOCK = 4096
 # precision="auto" uses the mixed-precision Newton step when n * d^2 is at least this.
 _MIXED_MIN_WORK = 10_000_000
 # The mixed-precision step skips its float64 check when the forcing term exceeds the last
-# measured error of the float32 solve by this factor (room for the Hessian to change between
+# measured error of the uncorrected solve by this factor (room for the Hessian to change between
 # steps; a step that is less accurate than assumed still descends, and the stop test uses the
 # exact gradient).
 _CHECK_MARGIN = 100.0
@@ -232,7 +232,9 @@ def _weighted_gram(X: jax.Array, s: jax.Array, dtype: Any, parts: int = 1) -> ja
     Contiguous blocks would make XLA gather ``X`` onto every device, so with ``parts > 1``
     block ``j`` takes the rows ``j, j + nb, j + 2 nb, ...``: a free reshape to ``(n / nb, nb,
     d)`` whose first axis stays sharded, every device summing its share of every block (10%
-    slower on one device, where the contiguous blocks are kept).
+    slower on one device, where the contiguous blocks are kept). When ``n / parts`` has no
+    divisor giving blocks of a sensible size (:func:`jaxdl._linalg.interleaved_blocks`), the
+    contiguous blocks are used: correct, but XLA may then gather ``X``.
     """
     n, d = X.shape
 
@@ -243,8 +245,8 @@ def _weighted_gram(X: jax.Array, s: jax.Array, dtype: Any, parts: int = 1) -> ja
         return _linalg.matmul(A.T, A), _linalg.matmul(r, A), jnp.sum(sb.astype(dtype))
 
     acc = (jnp.zeros((d, d), dtype), jnp.zeros((d,), dtype), jnp.zeros((), dtype))
-    if parts > 1 and n % parts == 0:
-        nb = _linalg.interleaved_blocks(n, parts, _GRAM_BLOCK)
+    nb = _linalg.interleaved_blocks(n, parts, _GRAM_BLOCK) if parts > 1 else None
+    if nb is not None:
         X3, s2 = X.reshape(n // nb, nb, d), s.reshape(n // nb, nb)
 
         def strided(j, acc):
@@ -254,7 +256,10 @@ def _weighted_gram(X: jax.Array, s: jax.Array, dtype: Any, parts: int = 1) -> ja
 
         return _assemble(*jax.lax.fori_loop(0, nb, strided, acc))
 
-    rows = min(_GRAM_BLOCK, n)
+    # Balanced blocks (at most _GRAM_BLOCK rows, as equal as can be): the shifted last block
+    # then recounts fewer than nblocks rows, not up to a whole block.
+    nblocks = -(-n // _GRAM_BLOCK)
+    rows = -(-n // nblocks)
 
     def contiguous(i, acc):
         # The last block is shifted back to end at row n; its rows already counted by the
@@ -265,7 +270,7 @@ def _weighted_gram(X: jax.Array, s: jax.Array, dtype: Any, parts: int = 1) -> ja
         sb = jnp.where(start + jnp.arange(rows) >= i * rows, sb, 0)
         return jax.tree.map(jnp.add, acc, block(Xb, sb))
 
-    return _assemble(*jax.lax.fori_loop(0, -(-n // rows), contiguous, acc))
+    return _assemble(*jax.lax.fori_loop(0, nblocks, contiguous, acc))
 
 
 def _assemble(hww: jax.Array, hwb: jax.Array, hbb: jax.Array) -> jax.Array:
@@ -444,16 +449,16 @@ def fit_gd(
 def _direction(X, z, g, l2, sw, mixed, outer=None, memo=None, parts=1):
     """Solve ``H delta = g`` for the penalised logistic Hessian: ``(delta, ok, X delta, memo)``.
 
-    ``mixed`` (float64 only): form ``X^T S X`` in float32 (half the bytes, twice the
-    arithmetic rate, and the dominant cost of a step), factor it, and check the solution with
-    exact float64 products ``H v = X^T (s * (X v))`` (two passes), applying corrections until
-    the relative correction a check implies falls below a forcing term proportional to the
-    gradient norm (clipped to ``[4 eps, 1e-2]``): an inexact Newton step accurate enough to
-    keep convergence quadratic. ``memo`` carries the relative error of the plain float32 solve
-    as last measured (inf before any check); a step whose forcing term exceeds it by the
-    factor ``_CHECK_MARGIN`` skips the check (one pass saved: the float32 solve is known to
-    be accurate enough). If the float32 factor is too ill-conditioned for refinement to pay
-    (pivot ratio below 1e-4), the Hessian is formed in float64 instead.
+    ``mixed`` (float64 only): form ``X^T S X`` with float32 products and sums (half the bytes,
+    twice the arithmetic rate, and the dominant cost of a step), factor it (in float64), and
+    check the solution with exact float64 products ``H v = X^T (s * (X v))`` (two passes),
+    applying corrections until the relative correction a check implies falls below a forcing
+    term proportional to the gradient norm (clipped to ``[4 eps, 1e-2]``): an inexact Newton
+    step accurate enough to keep convergence quadratic. ``memo`` carries the relative error of
+    the uncorrected solve as last measured (inf before any check, never below float32
+    resolution); a step whose forcing term exceeds it by the factor ``_CHECK_MARGIN`` skips the
+    check (one pass saved). If the float32-summed Hessian's factor is too ill-conditioned for
+    corrections to pay (pivot ratio below 1e-4), the Hessian is formed in float64 instead.
 
     ``outer`` (small problems, see :func:`fit_newton_many`): ``(index, packed)``, the
     upper triangles of the per-row outer products ``[x_n; 1][x_n; 1]^T`` packed to
@@ -517,7 +522,7 @@ def _direction(X, z, g, l2, sw, mixed, outer=None, memo=None, parts=1):
         step = solve(L, g - hv)
         rel = jnp.max(jnp.abs(step)) / jnp.max(jnp.abs(delta))
         done = rel <= eta
-        err = jnp.where(i == 0, rel, err)  # the plain float32 solve's error
+        err = jnp.where(i == 0, rel, err)  # the uncorrected solve's error
         return i + 1, jnp.where(done, delta, delta + step), u, done, err
 
     n = X.shape[0]
@@ -528,8 +533,10 @@ def _direction(X, z, g, l2, sw, mixed, outer=None, memo=None, parts=1):
     # solve, or the float64 factor) or the rounds ran out: then it is computed afresh.
     daux = _solver.lazy_select(done, u, lambda: along(delta))
     ok = (ratio > 16 * (d + 1) * eps) & jnp.all(jnp.isfinite(delta))
-    # A finite rel of 0 (an exact solve) must not make every later check look unnecessary.
-    memo = jnp.where(use32, jnp.maximum(err, eps), memo)
+    # The Hessian was summed in float32: a measured error below float32 resolution (an exact
+    # Gram, e.g. integer X at a cold start where s = 1/4) says nothing about later steps, whose
+    # Grams round; floored there, a check is skipped only while eta >= 1.2e-5.
+    memo = jnp.where(use32, jnp.maximum(err, jnp.finfo(jnp.float32).eps), memo)
     return delta, ok, daux, memo
 
 

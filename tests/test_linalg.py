@@ -41,7 +41,8 @@ def test_rmatvec_batches_under_vmap():
     np.testing.assert_allclose(got, np.asarray(R) @ np.asarray(X), rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("n", [10000, 4096, 100])  # blocks with a tail, exact blocks, no block
+# balanced blocks with a shifted last one, one full block, one short block, two unequal halves
+@pytest.mark.parametrize("n", [10000, 4096, 100, 4097])
 @pytest.mark.parametrize("acc", [jnp.float32, jnp.float64])
 def test_weighted_gram_is_the_joint_hessian(n, acc):
     kx, ks = jax.random.split(jax.random.key(3))
@@ -58,7 +59,7 @@ def test_weighted_gram_is_the_joint_hessian(n, acc):
 
 
 def test_mixed_newton_with_blocked_layouts_matches_full():
-    # n = 9000: two 4096-row Gram blocks plus a tail, and 1000-row blocks for X^T r, so the
+    # n = 9000: three 3000-row Gram blocks, and 1000-row blocks for X^T r, so the
     # mixed-precision step (float32 Hessian, checked float64 corrections) runs every layout.
     from jaxdl import data
     from jaxdl.results import Status
@@ -105,3 +106,18 @@ def test_mixed_newton_falls_back_to_float64_when_float32_is_too_ill_conditioned(
     batched = jax.vmap(lambda w: logistic.fit_newton(X, y, sample_weight=w, precision="mixed"))(
         jnp.ones((2, 2000)))
     np.testing.assert_allclose(batched.params[0][1], full.params[0], rtol=1e-8)
+
+
+def test_measured_solve_error_is_floored_at_float32_resolution():
+    # Integer X at a cold start (s = 1/4): the float32-summed Hessian is exact, the check
+    # measures ~1e-16, and recording that would switch every later check off. The memo is
+    # floored at float32 eps, so checks are skipped only while eta >= 100 * 1.2e-7.
+    X = jax.random.randint(jax.random.key(8), (3000, 8), -3, 4).astype(jnp.float64)
+    y = (jax.random.uniform(jax.random.key(9), (3000,)) < 0.5).astype(jnp.float64)
+    z = jnp.zeros(3000)
+    gw, gb = logistic._gradient(jnp.zeros(8), X, y, z, 0.0, jnp.ones(3000))
+    g = jnp.concatenate([gw, gb[None]])
+    _, ok, _, memo = logistic._direction(X, z, g, 0.0, jnp.ones(3000), True,
+                                         memo=jnp.float64(jnp.inf))
+    assert bool(ok)
+    assert float(memo) == float(jnp.finfo(jnp.float32).eps)

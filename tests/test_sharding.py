@@ -1,5 +1,6 @@
 """Scaling out with JAX's own sharding: X sharded on its rows across 4 (simulated CPU) devices
-gives the single-device answers, and the compiled fits never gather X onto one device."""
+gives the single-device answers, and the compiled fits and Hessian never gather X onto one
+device."""
 
 import json
 import os
@@ -36,10 +37,19 @@ _SCRIPT = textwrap.dedent("""
         out["rel"][name] = float(jnp.max(jnp.abs(a - b)) / jnp.max(jnp.abs(a)))
         if hasattr(got, "status"):
             out["status"][name] = int(got.status)
-    hlo = logistic._fit_newton.lower(
-        Xs, ys, jnp.zeros(d), jnp.float64(0), jnp.float64(0), jnp.float64(1e-12),
-        jnp.ones(n), max_steps=50, mixed=True, cold=True, parts=4).compile().as_text()
-    out["gathers"] = [line.strip()[:120] for line in hlo.splitlines() if " all-gather(" in line]
+    fit_args = (Xs, ys, jnp.zeros(d), jnp.float64(0), jnp.float64(0), jnp.float64(1e-12),
+                jnp.ones(n))
+    programs = {
+        "newton": logistic._fit_newton.lower(*fit_args, max_steps=50, mixed=True, cold=True,
+                                             parts=4),
+        "lbfgs": logistic._fit_lbfgs.lower(*fit_args, max_steps=50, memory=10, cold=True,
+                                           parts=4),
+        "hessian": logistic._hessian.lower(w, jnp.float64(0.1), Xs, parts=4),
+    }
+    out["gathers"] = {
+        name: [line.strip()[:120] for line in lowered.compile().as_text().splitlines()
+               if " all-gather(" in line]
+        for name, lowered in programs.items()}
     print(json.dumps(out))
 """)
 
@@ -55,4 +65,4 @@ def test_row_sharded_fits_match_and_never_gather_x():
     for name, rel in out["rel"].items():
         assert rel < 1e-12, (name, rel)
     assert all(s == 0 for s in out["status"].values()), out["status"]
-    assert out["gathers"] == [], out["gathers"]
+    assert out["gathers"] == {"newton": [], "lbfgs": [], "hessian": []}, out["gathers"]
