@@ -352,9 +352,8 @@ def lbfgs(
     the logits along ``A p`` so ``phi'`` and ``phi''`` (forward mode) cost ``O(n)``; then an
     Armijo check with backtracking; the new logits are reused for the gradient. Curvature
     pairs with ``s^T y <= 0`` (possible only through rounding, the objective being convex) are
-    skipped. ``oracle.direction`` is not
-    used. Statuses: CONVERGED, SEPARABLE, LINE_SEARCH_FAILED, NONFINITE, MAX_STEPS.
-    ``aux0`` as in :func:`damped_newton`.
+    skipped. ``oracle.direction`` is not used. Statuses: CONVERGED, SEPARABLE,
+    LINE_SEARCH_FAILED, NONFINITE, MAX_STEPS. ``aux0`` as in :func:`damped_newton`.
     """
     dtype = theta0.dtype
     p_dim = theta0.shape[0]
