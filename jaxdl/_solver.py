@@ -79,6 +79,18 @@ def lazy_select(pred: jax.Array, value: Any, otherwise: Callable[[], Any]) -> An
     return jax.lax.while_loop(lambda c: ~c[0], body, (jnp.asarray(pred, bool), value))[1]
 
 
+def _start(oracle: NewtonOracle, theta0: jax.Array, aux0: jax.Array | None, max_steps: int):
+    """What both loops evaluate before their first step: the logits (unless given), objective
+    and gradient at ``theta0``, and the NaN-padded histories with entry 0 filled in."""
+    if aux0 is None:
+        aux0 = oracle.predictor(theta0)
+    f0 = oracle.value(theta0, aux0)
+    g0 = oracle.grad(theta0, aux0)
+    nan_hist = jnp.full((max_steps + 1,), jnp.nan, theta0.dtype)
+    return (aux0, f0, g0, nan_hist.at[0].set(f0),
+            nan_hist.at[0].set(jnp.max(jnp.abs(g0))), nan_hist)
+
+
 def _running() -> jax.Array:
     return jnp.int32(-1)
 
@@ -151,16 +163,10 @@ def damped_newton(
     """
     dtype = theta0.dtype
     eps = jnp.finfo(dtype).eps
-    nan_hist = jnp.full((max_steps + 1,), jnp.nan, dtype)
-
-    if aux0 is None:
-        aux0 = oracle.predictor(theta0)
-    f0 = oracle.value(theta0, aux0)
-    g0 = oracle.grad(theta0, aux0)
+    aux0, f0, g0, loss_h, gnorm_h, step_h = _start(oracle, theta0, aux0, max_steps)
     state = _NewtonState(
         k=jnp.int32(0), theta=theta0, aux=aux0, f=f0, g=g0, status=_running(),
-        loss_h=nan_hist.at[0].set(f0), gnorm_h=nan_hist.at[0].set(jnp.max(jnp.abs(g0))),
-        step_h=nan_hist, memo=oracle.memo0,
+        loss_h=loss_h, gnorm_h=gnorm_h, step_h=step_h, memo=oracle.memo0,
     )
 
     def classify(s: _NewtonState) -> jax.Array:
@@ -357,17 +363,12 @@ def lbfgs(
     """
     dtype = theta0.dtype
     p_dim = theta0.shape[0]
-    nan_hist = jnp.full((max_steps + 1,), jnp.nan, dtype)
-    if aux0 is None:
-        aux0 = oracle.predictor(theta0)
-    f0 = oracle.value(theta0, aux0)
-    g0 = oracle.grad(theta0, aux0)
+    aux0, f0, g0, loss_h, gnorm_h, step_h = _start(oracle, theta0, aux0, max_steps)
     state = _LBFGSState(
         k=jnp.int32(0), pairs=jnp.int32(0), theta=theta0, aux=aux0, f=f0, g=g0,
         S=jnp.zeros((memory, p_dim), dtype), Y=jnp.zeros((memory, p_dim), dtype),
         rho=jnp.zeros((memory,), dtype), status=_running(),
-        loss_h=nan_hist.at[0].set(f0), gnorm_h=nan_hist.at[0].set(jnp.max(jnp.abs(g0))),
-        step_h=nan_hist,
+        loss_h=loss_h, gnorm_h=gnorm_h, step_h=step_h,
     )
 
     def classify(s: _LBFGSState) -> jax.Array:

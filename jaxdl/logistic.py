@@ -494,7 +494,7 @@ def _direction(X, z, g, l2, sw, mixed, outer=None, memo=None, parts=1):
         L, ratio = factor(dtype)
         delta = solve(L, g)
         ok = (ratio > 16 * (d + 1) * eps) & jnp.all(jnp.isfinite(delta))
-        return delta, ok, along(delta), memo
+        return delta, ok, None, memo  # the solver computes X delta
 
     L32, r32 = factor(jnp.float32)
     use32 = r32 >= 1e-4
