@@ -1,8 +1,16 @@
-"""Status codes and result types shared by every jaxdl solver.
+"""Status codes and the result types shared by every jaxdl solver.
 
 Solvers never raise inside ``jit``/``vmap``: they return a result pytree carrying an int32
-``status``. :func:`message` turns a code into words and :func:`raise_if_failed` is the opt-in
-eager check (the idea of optimistix's ``RESULTS`` and ``throw=True``).
+``status``. Each :class:`Status` member carries its own message (the idea of optimistix's
+``RESULTS``); :func:`message` turns a code into words and :func:`raise_if_failed` is the opt-in
+eager check (optimistix's ``throw=True``).
+
+Example:
+  >>> from jaxdl.results import Status, message
+  >>> Status.SEPARABLE.name_lower
+  'separable'
+  >>> message(Status.MAX_STEPS).startswith("max_steps: the step budget ran out")
+  True
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ __all__ = [
     "FitResult",
     "NewtonResult",
     "message",
+    "status_name",
     "succeeded",
     "raise_if_failed",
     "SolverError",
@@ -26,41 +35,55 @@ __all__ = [
 
 
 class Status(enum.IntEnum):
-    """One status set for all solvers (stored as int32 in results)."""
+    """One status set for all solvers (stored as int32 in results); each carries its message.
 
-    CONVERGED = 0
-    MAX_STEPS = 1
-    SINGULAR = 2
-    NONFINITE = 3
-    SEPARABLE = 4
-    LINE_SEARCH_FAILED = 5
-    ZERO_DERIVATIVE = 6
-    INVALID_INPUT = 7
-    COMPLETED = 8
+    ``RUNNING`` (-1) is the loops' internal "not finished" marker: no returned result has it.
+    """
 
+    def __new__(cls, code: int, text: str):
+        member = int.__new__(cls, code)
+        member._value_ = code
+        member._text = text
+        return member
 
-_MESSAGES = {
-    Status.CONVERGED: "converged: the gradient tolerance was met, or the optimum was reached "
-    "to working precision (a full Newton step no longer reduced the gradient)",
-    Status.MAX_STEPS: "max_steps: the step budget ran out before the tolerance was met; "
-    "raise max_steps or loosen the tolerance",
-    Status.SINGULAR: "singular: the Hessian/Jacobian is singular or not positive definite; "
-    "in a regression fit this means duplicated, collinear or constant columns: add a ridge "
-    "penalty (l2 > 0)",
-    Status.NONFINITE: "nonfinite: a NaN or inf appeared in the inputs or iterates; "
-    "check the data and the starting point",
-    Status.SEPARABLE: "separable: the classes are linearly separable, so no finite "
-    "minimiser exists (the loss tends to 0 as ||w|| grows); the returned w is finite "
-    "and separates the data; add a ridge penalty (l2 > 0) for a finite optimum",
-    Status.LINE_SEARCH_FAILED: "line_search_failed: backtracking found no step that "
-    "decreases the objective (often the optimum is already reached to rounding)",
-    Status.ZERO_DERIVATIVE: "zero_derivative: the derivative vanished at an iterate, "
-    "so the Newton step is undefined; try another starting point",
-    Status.INVALID_INPUT: "invalid_input: a value is outside its domain (labels not in {0, 1} "
-    "or 0..K-1, a negative penalty or weight); under jit/vmap values are checked here, not "
-    "eagerly",
-    Status.COMPLETED: "completed: the planned number of epochs ran with finite losses",
-}
+    RUNNING = (-1, "running: the solver has not finished (an internal marker; a returned "
+               "result never carries it)")
+    CONVERGED = (0, "converged: the gradient tolerance was met, or the optimum was reached to "
+                 "working precision (a full Newton step no longer reduced the gradient)")
+    MAX_STEPS = (1, "max_steps: the step budget ran out before the tolerance was met; raise "
+                 "max_steps or loosen the tolerance")
+    SINGULAR = (2, "singular: the Hessian/Jacobian is singular or not positive definite; in a "
+                "regression fit this means duplicated, collinear or constant columns: add a "
+                "ridge penalty (l2 > 0)")
+    NONFINITE = (3, "nonfinite: a NaN or inf appeared in the inputs or iterates; check the data "
+                 "and the starting point (for gradient descent: lower the learning rate)")
+    SEPARABLE = (4, "separable: the classes are linearly separable, so no finite minimiser "
+                 "exists (the loss tends to 0 as ||w|| grows); the returned w is finite and "
+                 "separates the data; add a ridge penalty (l2 > 0) for a finite optimum")
+    LINE_SEARCH_FAILED = (5, "line_search_failed: backtracking found no step that decreases the "
+                          "objective (often the optimum is already reached to rounding)")
+    ZERO_DERIVATIVE = (6, "zero_derivative: the derivative vanished at an iterate, so the "
+                       "Newton step is undefined; try another starting point")
+    INVALID_INPUT = (7, "invalid_input: a value is outside its domain (labels not in {0, 1} or "
+                     "0..K-1, a negative penalty, rate or weight); under jit/vmap values are "
+                     "checked here, not eagerly")
+    COMPLETED = (8, "completed: the planned number of epochs ran with finite losses")
+
+    @property
+    def message(self) -> str:
+        """What this status means and what to do about it."""
+        return self._text
+
+    @property
+    def name_lower(self) -> str:
+        """The readable name used in tables and JSON, e.g. ``"max_steps"``."""
+        return self.name.lower()
+
+    @property
+    def ok(self) -> bool:
+        """True for the success codes (CONVERGED, COMPLETED)."""
+        return self in _SUCCESS
+
 
 _SUCCESS = (Status.CONVERGED, Status.COMPLETED)
 
@@ -70,10 +93,10 @@ class SolverError(RuntimeError):
 
 
 class FitResult(NamedTuple):
-    """Result of a jaxdl fit (a pytree: passes through jit and vmap).
+    """Result of every jaxdl fit (a pytree: passes through jit and vmap).
 
     Attributes:
-      params: the fitted parameters (e.g. ``(w, b)``).
+      params: the fitted parameters (``(w, b)``; for softmax ``(W, b)``).
       loss: final objective value.
       grad_norm: final gradient norm (infinity norm).
       steps: number of steps taken (int32).
@@ -82,6 +105,9 @@ class FitResult(NamedTuple):
         ``steps`` are NaN padding (use ``steps`` to slice).
       grad_norm_history: gradient norm at each iterate, padded the same way.
       step_size_history: step length accepted at each step, padded the same way.
+
+    Properties: ``ok`` (all statuses succeeded; jittable), ``status_name`` and ``message``
+    (eager).
     """
 
     params: Any
@@ -113,13 +139,27 @@ class NewtonResult(NamedTuple):
     residual_history: jax.Array
 
 
-def message(status: Any) -> str:
-    """Explain a status code (a Python int or a 0-d array) in words."""
-    code = int(np.asarray(status))
+def _code(code: int) -> Status | None:
     try:
-        return _MESSAGES[Status(code)]
+        return Status(code)
     except ValueError:
-        return f"unknown status code {code}"
+        return None
+
+
+def message(status: Any) -> str:
+    """Explain a status code (a :class:`Status`, a Python int or a 0-d array) in words."""
+    code = int(np.asarray(status))
+    member = _code(code)
+    return member.message if member is not None else f"unknown status code {code}"
+
+
+def status_name(status: Any) -> str | list:
+    """The readable name of a status code (``"max_steps"``); nested lists for a batch. Eager."""
+    codes = np.asarray(status)
+    if codes.ndim == 0:
+        member = _code(int(codes))
+        return member.name_lower if member is not None else f"unknown({int(codes)})"
+    return [status_name(c) for c in codes]
 
 
 def succeeded(status: jax.typing.ArrayLike) -> jax.Array:
@@ -147,3 +187,29 @@ def raise_if_failed(result: Any, *, allow: tuple[Status, ...] = ()) -> Any:
             f"{len(bad)} of {codes.size} solve(s) failed; first status {first}: {message(first)}"
         )
     return result
+
+
+# ``ok``, ``status_name`` and ``message`` for both result types (NamedTuple classes take no
+# mixin base, so the properties are attached here, once).
+def _ok(self) -> jax.Array:
+    """True when every status in the result (batched or not) is a success. Jittable."""
+    return jnp.all(succeeded(self.status))
+
+
+def _status_name(self) -> str | list:
+    """The status as a readable name (``"converged"``); a nested list for a batch. Eager."""
+    return status_name(self.status)
+
+
+def _message(self) -> str:
+    """The status's message (the first failure's, for a batch). Eager."""
+    codes = [int(c) for c in np.atleast_1d(np.asarray(self.status)).ravel()]
+    bad = [c for c in codes if c not in _SUCCESS]
+    return message(bad[0] if bad else codes[0])
+
+
+for _cls in (FitResult, NewtonResult):
+    _cls.ok = property(_ok)
+    _cls.status_name = property(_status_name)
+    _cls.message = property(_message)
+del _cls
