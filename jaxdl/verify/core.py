@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxdl import checks
+from jaxdl._compat import enable_x64
 
 __all__ = [
     "Identity",
@@ -162,12 +163,12 @@ def check(identity: Identity, *, dtype: str = "float64", seed: int = 0,
           trials: int = 3) -> Outcome:
     """Run ``identity`` on ``trials`` random inputs in ``dtype``; return the worst error.
 
-    Float64 runs inside ``jax.enable_x64(True)``, so the caller's global setting is untouched.
+    Float64 runs inside :func:`jaxdl._compat.enable_x64`, so the caller's global setting is untouched.
     """
     if dtype not in DTYPES:
         raise ValueError(f"dtype: expected one of {DTYPES}, got {dtype!r}")
     checks.positive_int("trials", trials)
-    with jax.enable_x64(dtype == "float64"):
+    with enable_x64(dtype == "float64"):
         errs = _errors(identity)
         keys = jax.random.split(jax.random.key(seed), trials)
         worst_abs, worst_rel = 0.0, 0.0

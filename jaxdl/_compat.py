@@ -1,0 +1,43 @@
+"""Shims over JAX API differences between the supported versions (jax >= 0.4.35).
+
+Each shim picks the current spelling where it exists and falls back to the older one, so the
+rest of the package is written once against one name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import jax
+
+__all__ = ["enable_x64"]
+
+
+@contextlib.contextmanager
+def enable_x64(flag: bool = True) -> Iterator[None]:
+    """Turn 64-bit types on (``flag=True``) or off for the block, then restore the setting.
+
+    ``jax.enable_x64`` is a context manager from jax 0.8 on; older releases spell it
+    ``jax.experimental.enable_x64()`` / ``jax.experimental.disable_x64()``. Either way the
+    caller's global ``jax_enable_x64`` is untouched outside the block.
+
+    Args:
+      flag: whether float64 / int64 are enabled inside the block.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from jaxdl._compat import enable_x64
+      >>> with enable_x64(True):
+      ...     print(jnp.ones(1).dtype)
+      float64
+    """
+    flag = bool(flag)
+    if hasattr(jax, "enable_x64"):
+        ctx = jax.enable_x64(flag)
+    else:  # jax < 0.8
+        from jax import experimental
+
+        ctx = experimental.enable_x64() if flag else experimental.disable_x64()
+    with ctx:
+        yield
