@@ -30,6 +30,7 @@ from jaxdl import checks
 __all__ = [
     "BUNDLED",
     "Dataset",
+    "check_classes",
     "load",
     "load_breast_cancer",
     "load_csv",
@@ -96,6 +97,7 @@ def _parse_csv(
             continue  # blank line
         if header and names is None:
             names = [c.strip() for c in cells]
+            _check_header(names, source=source, line=reader.line_num)
             continue
         rows.append((reader.line_num, cells))
 
@@ -144,9 +146,17 @@ def _parse_csv(
                 f"{source}: line {line} has {len(cells)} fields, expected {ncols}"
                 + (" (as in the header)" if names is not None else " (as in the first row)")
             )
-        for k, j in enumerate(feat_cols):
-            X[i, k] = _parse_number(cells[j], source=source, line=line, col=_column_label(j, names))
-        y[i] = _parse_label(cells[lab], source=source, line=line, col=_column_label(lab, names))
+        try:
+            for k, j in enumerate(feat_cols):
+                X[i, k] = _parse_number(cells[j], source=source, line=line,
+                                        col=_column_label(j, names))
+            y[i] = _parse_label(cells[lab], source=source, line=line,
+                                col=_column_label(lab, names))
+        except ValueError as e:
+            if i == 0 and names is None and not _all_numbers(cells):
+                raise ValueError(f"{e}; if line {line} holds column names, pass header=True"
+                                 ) from None
+            raise
 
     if names is None:
         feature_names = tuple(f"x{k}" for k in range(ncols - 1))
@@ -155,6 +165,36 @@ def _parse_csv(
     n_classes = int(y.max()) + 1
     target_names = tuple(str(c) for c in range(n_classes))
     return Dataset(X, y.astype(np.int32), feature_names, target_names, name)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def _all_numbers(cells: list[str]) -> bool:
+    return all(_is_number(c) for c in cells)
+
+
+def _check_header(names: list[str], *, source: str, line: int) -> None:
+    """A header row must name its columns: a row of numbers is data, never silently dropped."""
+    if _all_numbers(names):
+        shown = ", ".join(repr(c) for c in names[:4]) + (", ..." if len(names) > 4 else "")
+        raise ValueError(
+            f"header: expected line {line} of {source} to hold column names, got a row of "
+            f"numbers ({shown}); if the file has no header row, pass header=False"
+        )
+    seen: dict[str, int] = {}
+    for j, c in enumerate(names):
+        if c in seen:
+            raise ValueError(
+                f"header: expected distinct column names in {source}, got {c!r} in columns "
+                f"{seen[c] + 1} and {j + 1}"
+            )
+        seen[c] = j
 
 
 def _parse_number(cell: str, *, source: str, line: int, col: str) -> float:
@@ -219,15 +259,17 @@ def load_csv(
     Every cell must be a finite number.  The label column must hold integer class
     ids ``0..K-1`` (``"1"`` and ``"1.0"`` are both read as 1); they are kept as
     given, never remapped.  ``K`` is ``max(label) + 1`` and ``target_names`` is
-    ``("0", ..., str(K - 1))``.  Blank lines are skipped.
+    ``("0", ..., str(K - 1))``; :func:`check_classes` then checks that every class has
+    samples.  Blank lines are skipped.  With ``header=True`` a first row made only of
+    numbers is an error (it is data, not column names), never a silently dropped row.
 
     Args:
       path: the file; a name ending in ``.gz`` is read through gzip.
       label_column: index (negative counts from the end) or, with ``header=True``,
         the header name of the label column.
-      header: whether the first non-blank line holds column names.  Without one the
-        features are named ``x0, x1, ...``.
-      delimiter: the field separator.
+      header: whether the first non-blank line holds column names (distinct ones).
+        Without one the features are named ``x0, x1, ...``.
+      delimiter: the field separator, one character.
 
     Returns:
       A :class:`Dataset` named after the file stem.
@@ -237,12 +279,19 @@ def load_csv(
       ValueError: an empty or non-numeric cell (the message names the file, the
         line number as counted in the file starting at 1, the column and the text);
         a label that is not a non-negative integer; a ragged row; fewer than 2
-        data rows; no feature column.
+        data rows; no feature column; a header row of numbers or with a repeated name;
+        a delimiter that is not one character.
 
     Example:
       >>> ds = load_csv("my_data.csv", label_column="class")  # doctest: +SKIP
       >>> ds.X.shape, ds.y[:5]  # doctest: +SKIP
     """
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\r\n\"":
+        raise ValueError(
+            f"delimiter: expected one character other than a quote or newline, got {delimiter!r}"
+        )
+    if not isinstance(header, bool):
+        raise TypeError(f"header: expected True or False, got {header!r}")
     fspath = os.fspath(path)
     if not os.path.isfile(fspath):
         if os.path.exists(fspath):
@@ -337,35 +386,119 @@ BUNDLED = {"breast_cancer": load_breast_cancer, "digits": load_digits}
 """Names accepted by :func:`load`, mapped to their loaders."""
 
 
-def load(name_or_path: str | os.PathLike[str]) -> Dataset:
+def load(
+    name_or_path: str | os.PathLike[str],
+    *,
+    label_column: int | str | None = None,
+    header: bool | None = None,
+    delimiter: str | None = None,
+) -> Dataset:
     """Load a bundled data set by name, or a CSV file by path.
 
     A bundled name wins over a file of the same name in the working directory.
-    A path is read with :func:`load_csv` defaults (header row, label in the last column).
+    A path is read with :func:`load_csv`; its options default to ``load_csv``'s (header
+    row, label in the last column, comma-separated).
 
     Args:
       name_or_path: ``"breast_cancer"``, ``"digits"``, or a path to a ``.csv``
         (or ``.csv.gz``) file.
+      label_column, header, delimiter: passed to :func:`load_csv` when given; a CSV
+        file's options, so an error with a bundled name (never silently ignored).
 
     Returns:
       A :class:`Dataset`.
 
     Raises:
-      ValueError: ``name_or_path`` is neither a bundled name nor an existing file.
+      ValueError: ``name_or_path`` is neither a bundled name nor an existing file; a CSV
+        option with a bundled name; anything :func:`load_csv` raises.
 
     Example:
       >>> load("digits").X.shape
       (1797, 64)
     """
+    options = {k: v for k, v in (("label_column", label_column), ("header", header),
+                                 ("delimiter", delimiter)) if v is not None}
     if isinstance(name_or_path, str) and name_or_path in BUNDLED:
+        if options:
+            raise ValueError(
+                f"{', '.join(options)}: expected no CSV option for the bundled data set "
+                f"{name_or_path!r} (they apply to a CSV file), got {options}"
+            )
         return BUNDLED[name_or_path]()
     if os.path.isfile(os.fspath(name_or_path)):
-        return load_csv(name_or_path)
+        return load_csv(name_or_path, **options)
     raise ValueError(
         f"name_or_path: expected a bundled data set name ({', '.join(sorted(BUNDLED))}) "
         f"or the path of an existing CSV file, got {os.fspath(name_or_path)!r} "
         "(no such bundled name, and no such file)"
     )
+
+
+def check_classes(y, *, num_classes: int | None = None, min_per_class: int = 1) -> int:
+    """Check class ids ``y`` against a class count; return that count ``K``.
+
+    The labels must be integer class ids ``0..K-1`` with at least ``min_per_class`` samples
+    in every class: a class with no sample (labels ``{0, 2}``: class 1 is empty) or with
+    too few has no well-defined fit (its intercept runs off to minus infinity), so it is an
+    error here rather than a surprise in the fit.  ``K`` is ``num_classes`` when given,
+    else ``max(y) + 1``.  A binary problem (``K == 2``) is logistic regression; ``K > 2``
+    is softmax regression.
+
+    Args:
+      y: class ids, shape ``(n,)`` (NumPy or JAX).
+      num_classes: the class count the caller expects (an int >= 2), or None to infer it.
+      min_per_class: the fewest samples a class may have, an int >= 1.
+
+    Returns:
+      ``K`` as a Python int.
+
+    Raises:
+      ValueError: ``y`` is not a 1-D array of non-negative integers, or has fewer than 2
+        classes; a label ``>= num_classes``; a class with fewer than ``min_per_class``
+        samples (the message lists the class counts).
+
+    Example:
+      >>> check_classes(load_breast_cancer().y, min_per_class=2)
+      2
+      >>> check_classes(np.array([0, 2, 2, 0]))  # doctest: +ELLIPSIS
+      Traceback (most recent call last):
+      ...
+      ValueError: y: expected at least 1 sample in each of the 3 classes 0..2, got class 1 ...
+    """
+    min_per_class = checks.positive_int("min_per_class", min_per_class, minimum=1)
+    if num_classes is not None:
+        num_classes = checks.positive_int("num_classes", num_classes, minimum=2)
+    host = np.asarray(y)
+    if host.ndim != 1 or host.size == 0:
+        raise ValueError(f"y: expected a non-empty 1-D array of class ids, got shape {host.shape}")
+    checks.class_labels("y", host, host.shape[0], None)  # non-negative integers
+    labels = host.astype(np.int64)
+    top = int(labels.max())
+    if num_classes is not None and top >= num_classes:
+        raise ValueError(
+            f"num_classes: expected more classes than the largest label {top} (labels are "
+            f"class ids 0..K-1), got num_classes={num_classes}; pass num_classes={top + 1}"
+        )
+    k = top + 1 if num_classes is None else num_classes
+    if k < 2:
+        raise ValueError(
+            f"y: expected at least 2 classes, got only class 0 (all {labels.size} labels are 0)"
+        )
+    counts = np.bincount(labels, minlength=k)
+    few = np.flatnonzero(counts < min_per_class)
+    if few.size:
+        shown = ", ".join(f"{c}: {counts[c]}" for c in range(min(k, 12))) + (
+            ", ..." if k > 12 else "")
+        c = int(few[0])
+        more = f" (and {few.size - 1} more such classes)" if few.size > 1 else ""
+        gap = ("; labels are class ids 0..K-1, so remap them to leave no gap"
+               if counts[c] == 0 and c < top else "")
+        raise ValueError(
+            f"y: expected at least {min_per_class} sample{'s' if min_per_class > 1 else ''} in "
+            f"each of the {k} classes 0..{k - 1}, got class {c} with {counts[c]} "
+            f"sample{'' if counts[c] == 1 else 's'}{more} (counts per class: {shown}){gap}"
+        )
+    return k
 
 
 # ---------------------------------------------------------------------------

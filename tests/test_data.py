@@ -217,6 +217,99 @@ def test_csv_bad_label_column(tmp_path):
         data.load_csv(p, label_column="nope")
 
 
+def test_csv_header_of_numbers_is_an_error(tmp_path):
+    # Without header=False, a first row of numbers would be read as column names and lost.
+    p = _write(tmp_path / "bare.csv", "1,2,0\n3,4,1\n5,6,1\n")
+    with pytest.raises(ValueError, match=r"^header: expected line 1 of .*bare\.csv to hold "
+                       r"column names, got a row of numbers \('1', '2', '0'\); if the file "
+                       r"has no header row, pass header=False$"):
+        data.load_csv(p)
+    ds = data.load_csv(p, header=False)
+    assert ds.X.shape == (3, 2) and np.array_equal(ds.y, [0, 1, 1])
+    # A header with some numeric names is still a header.
+    q = _write(tmp_path / "years.csv", "2019,2020,label\n1,2,0\n3,4,1\n")
+    assert data.load_csv(q).feature_names == ("2019", "2020")
+
+
+def test_csv_header_with_a_repeated_name(tmp_path):
+    p = _write(tmp_path / "dup.csv", "a,b,a,y\n1,2,3,0\n4,5,6,1\n")
+    with pytest.raises(ValueError, match=r"^header: expected distinct column names in .*dup"
+                       r"\.csv, got 'a' in columns 1 and 3$"):
+        data.load_csv(p)
+
+
+def test_csv_no_header_on_a_file_with_one_hints_header_true(tmp_path):
+    p = _write(tmp_path / "head.csv", "a,b,y\n1,2,0\n3,4,1\n")
+    with pytest.raises(ValueError, match=r"line 1, column 1: expected a number, got 'a'; if "
+                       r"line 1 holds column names, pass header=True$"):
+        data.load_csv(p, header=False)
+    # A bad cell further down gets no such hint.
+    q = _write(tmp_path / "late.csv", "1,2,0\n3,x,1\n")
+    with pytest.raises(ValueError, match=r"line 2, column 2: expected a number, got 'x'$"):
+        data.load_csv(q, header=False)
+
+
+@pytest.mark.parametrize("delimiter", [";;", "", "\n", '"'])
+def test_csv_delimiter_must_be_one_character(tmp_path, delimiter):
+    p = _write(tmp_path / "t.csv", "a,y\n1,0\n2,1\n")
+    with pytest.raises(ValueError, match=r"^delimiter: expected one character other than a "
+                       r"quote or newline, got "):
+        data.load_csv(p, delimiter=delimiter)
+
+
+def test_csv_header_must_be_a_bool(tmp_path):
+    p = _write(tmp_path / "t.csv", "a,y\n1,0\n2,1\n")
+    with pytest.raises(TypeError, match=r"^header: expected True or False, got 'no'$"):
+        data.load_csv(p, header="no")
+
+
+def test_load_passes_csv_options_and_refuses_them_for_bundled(tmp_path):
+    p = _write(tmp_path / "semi.csv", "y;a;b\n0;1;2\n1;3;4\n")
+    ds = data.load(p, label_column="y", delimiter=";")
+    assert ds.feature_names == ("a", "b") and np.array_equal(ds.y, [0, 1])
+    q = _write(tmp_path / "bare.csv", "1,2,0\n3,4,1\n")
+    assert data.load(q, header=False).X.shape == (2, 2)
+    with pytest.raises(ValueError, match=r"^label_column, delimiter: expected no CSV option for "
+                       r"the bundled data set 'digits'"):
+        data.load("digits", label_column=0, delimiter=";")
+
+
+# ---------------------------------------------------------------------------
+# check_classes
+# ---------------------------------------------------------------------------
+
+
+def test_check_classes_counts():
+    assert data.check_classes(data.load_breast_cancer().y, min_per_class=2) == 2
+    assert data.check_classes(data.load_digits().y, num_classes=10, min_per_class=2) == 10
+    assert data.check_classes(np.array([1, 0, 2, 2])) == 3
+    assert data.check_classes(jnp.asarray([0, 1, 1]), num_classes=2) == 2
+
+
+@pytest.mark.parametrize(("y", "kwargs", "pattern"), [
+    ([0, 2, 2, 0], {}, r"^y: expected at least 1 sample in each of the 3 classes 0\.\.2, got "
+     r"class 1 with 0 samples \(counts per class: 0: 2, 1: 0, 2: 2\); labels are class ids "
+     r"0\.\.K-1, so remap them to leave no gap$"),
+    ([0, 1, 1, 1], {"min_per_class": 2}, r"^y: expected at least 2 samples in each of the 2 "
+     r"classes 0\.\.1, got class 0 with 1 sample \(counts per class: 0: 1, 1: 3\)$"),
+    ([0, 1, 0, 1], {"num_classes": 4}, r"^y: expected at least 1 sample in each of the 4 "
+     r"classes 0\.\.3, got class 2 with 0 samples \(and 1 more such classes\)"),
+    ([0, 1, 2, 1], {"num_classes": 2}, r"^num_classes: expected more classes than the largest "
+     r"label 2 \(labels are class ids 0\.\.K-1\), got num_classes=2; pass num_classes=3$"),
+    ([0, 0, 0], {}, r"^y: expected at least 2 classes, got only class 0 \(all 3 labels are "
+     r"0\)$"),
+    ([0, -1, 1], {}, r"^y: expected non-negative integer class ids, got 1 other value"),
+    ([0, 0.5, 1], {}, r"^y: expected non-negative integer class ids"),
+    ([[0, 1]], {}, r"^y: expected a non-empty 1-D array of class ids, got shape \(1, 2\)$"),
+    ([], {}, r"^y: expected a non-empty 1-D array of class ids, got shape \(0,\)$"),
+    ([0, 1], {"num_classes": 1}, r"^num_classes: expected"),
+    ([0, 1], {"min_per_class": 0}, r"^min_per_class: expected"),
+])
+def test_check_classes_errors(y, kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        data.check_classes(np.asarray(y), **kwargs)
+
+
 # ---------------------------------------------------------------------------
 # standardize
 # ---------------------------------------------------------------------------
