@@ -33,11 +33,12 @@ class NewtonOracle(NamedTuple):
       predictor: ``theta -> aux``.
       value: ``(theta, aux) -> f``.
       grad: ``(theta, aux) -> g`` (same shape as theta).
-      direction: ``(theta, g, aux, memo) -> (delta, ok, daux, memo)``: solves ``H delta = g``;
-        ``ok`` False when ``H`` is numerically singular; ``daux`` is ``A delta`` when the solve
-        computed it anyway (saving the line search a pass), else None; ``memo`` is whatever
-        the solve wants carried from one step to the next (e.g. the measured accuracy of an
-        approximate factor), started at ``memo0``.
+      direction: ``(theta, g, aux, solve_error) -> (delta, ok, daux, solve_error)``: solves
+        ``H delta = g``; ``ok`` False when ``H`` is numerically singular; ``daux`` is
+        ``A delta`` when the solve computed it anyway (saving the line search a pass), else
+        None; ``solve_error`` is the measured relative error of an approximate factor, carried
+        from one step to the next (see :func:`jaxdl._newton_step.mixed_direction`), started
+        at ``solve_error0``.
       along: ``delta -> A delta`` (so ``aux(theta - t delta) = aux - t A delta``).
       separated: ``(theta, aux) -> bool``: True when ``theta`` certifies that no finite
         minimiser exists (e.g. it strictly separates the classes with no penalty).
@@ -49,7 +50,37 @@ class NewtonOracle(NamedTuple):
     direction: Callable
     along: Callable
     separated: Callable
-    memo0: Any = None
+    solve_error0: Any = None
+
+
+class History(NamedTuple):
+    """The per-step records every loop keeps: fixed length ``max_steps + 1``, NaN-padded."""
+
+    loss: jax.Array
+    grad_norm: jax.Array
+    step_size: jax.Array
+
+    @classmethod
+    def start(cls, f0: jax.Array, g0: Any, max_steps: int) -> History:
+        nan = jnp.full((max_steps + 1,), jnp.nan, jnp.result_type(f0))
+        return cls(nan.at[0].set(f0), nan.at[0].set(_tree_max_abs(g0)), nan)
+
+    def record(self, k: jax.Array, f: jax.Array, g: Any, t: jax.Array,
+               keep: jax.Array | bool = True) -> History:
+        """Entry ``k`` set to ``(f, max|g|, t)`` where ``keep`` (else left as it was)."""
+        def put(h, v):
+            return h.at[k].set(jnp.where(keep, v, h[k]))
+
+        return History(put(self.loss, f), put(self.grad_norm, _tree_max_abs(g)),
+                       put(self.step_size, t))
+
+
+def result(params: Any, f: jax.Array, g: Any, k: jax.Array, status: jax.Array,
+           history: History) -> FitResult:
+    """The one place a :class:`FitResult` is built, for every loop."""
+    return FitResult(params=params, loss=f, grad_norm=_tree_max_abs(g), steps=k,
+                     status=jnp.asarray(status, jnp.int32), loss_history=history.loss,
+                     grad_norm_history=history.grad_norm, step_size_history=history.step_size)
 
 
 class _NewtonState(NamedTuple):
@@ -59,10 +90,8 @@ class _NewtonState(NamedTuple):
     f: jax.Array
     g: jax.Array
     status: jax.Array
-    loss_h: jax.Array
-    gnorm_h: jax.Array
-    step_h: jax.Array
-    memo: Any
+    hist: History
+    solve_error: Any
 
 
 def lazy_select(pred: jax.Array, value: Any, otherwise: Callable[[], Any]) -> Any:
@@ -80,19 +109,21 @@ def lazy_select(pred: jax.Array, value: Any, otherwise: Callable[[], Any]) -> An
 
 
 def _start(oracle: NewtonOracle, theta0: jax.Array, aux0: jax.Array | None, max_steps: int):
-    """What both loops evaluate before their first step: the logits (unless given), objective
-    and gradient at ``theta0``, and the NaN-padded histories with entry 0 filled in."""
+    """What both oracle loops evaluate before their first step: the logits (unless given),
+    objective and gradient at ``theta0``, and the histories with entry 0 filled in."""
     if aux0 is None:
         aux0 = oracle.predictor(theta0)
     f0 = oracle.value(theta0, aux0)
     g0 = oracle.grad(theta0, aux0)
-    nan_hist = jnp.full((max_steps + 1,), jnp.nan, theta0.dtype)
-    return (aux0, f0, g0, nan_hist.at[0].set(f0),
-            nan_hist.at[0].set(jnp.max(jnp.abs(g0))), nan_hist)
+    return aux0, f0, g0, History.start(f0, g0, max_steps)
 
 
 def _running() -> jax.Array:
-    return jnp.int32(-1)
+    return jnp.int32(Status.RUNNING)
+
+
+def _is_running(status: jax.Array) -> jax.Array:
+    return status == Status.RUNNING
 
 
 def _tree_max_abs(tree: Any) -> jax.Array:
@@ -101,16 +132,16 @@ def _tree_max_abs(tree: Any) -> jax.Array:
 
 def _classify(f, g, k, *, gtol, max_steps, separated=None) -> jax.Array:
     """The stop test shared by every loop: NONFINITE, SEPARABLE, CONVERGED, MAX_STEPS or
-    running (-1), in that order of precedence."""
+    RUNNING, in that order of precedence."""
     gnorm = _tree_max_abs(g)
     finite = jnp.isfinite(f) & jnp.isfinite(gnorm)
     status = jnp.where(~finite, Status.NONFINITE, _running())
     # A separating iterate (no penalty) certifies that no finite minimiser exists: a small
     # gradient then only reflects the loss's asymptote, so SEPARABLE outranks CONVERGED.
     if separated is not None:
-        status = jnp.where((status < 0) & separated, Status.SEPARABLE, status)
-    status = jnp.where((status < 0) & (gnorm <= gtol), Status.CONVERGED, status)
-    status = jnp.where((status < 0) & (k >= max_steps), Status.MAX_STEPS, status)
+        status = jnp.where(_is_running(status) & separated, Status.SEPARABLE, status)
+    status = jnp.where(_is_running(status) & (gnorm <= gtol), Status.CONVERGED, status)
+    status = jnp.where(_is_running(status) & (k >= max_steps), Status.MAX_STEPS, status)
     return status.astype(jnp.int32)
 
 
@@ -144,7 +175,7 @@ def _backtrack(phi: Callable, accept: Callable, t0: jax.Array):
 def damped_newton(
     oracle: NewtonOracle, theta0: jax.Array, *, max_steps: int, gtol: jax.Array,
     invalid: jax.Array | None = None, aux0: jax.Array | None = None,
-) -> tuple[jax.Array, jax.Array, jax.Array, FitResult]:
+) -> FitResult:
     """Newton's method with Armijo backtracking and honest statuses.
 
     Stops with CONVERGED when ``||g||_inf <= gtol``, or when the Newton decrement is below the
@@ -158,15 +189,14 @@ def damped_newton(
     data (a cold start, theta0 = 0, has logits equal to the intercept).
 
     Returns:
-      ``(theta, f, g, result)`` where ``result.params`` is left as ``theta`` for the caller to
-      unflatten.
+      A :class:`FitResult` whose ``params`` is the flat ``theta`` (the model unflattens it).
     """
     dtype = theta0.dtype
     eps = jnp.finfo(dtype).eps
-    aux0, f0, g0, loss_h, gnorm_h, step_h = _start(oracle, theta0, aux0, max_steps)
+    aux0, f0, g0, hist = _start(oracle, theta0, aux0, max_steps)
     state = _NewtonState(
-        k=jnp.int32(0), theta=theta0, aux=aux0, f=f0, g=g0, status=_running(),
-        loss_h=loss_h, gnorm_h=gnorm_h, step_h=step_h, memo=oracle.memo0,
+        k=jnp.int32(0), theta=theta0, aux=aux0, f=f0, g=g0, status=_running(), hist=hist,
+        solve_error=oracle.solve_error0,
     )
 
     def classify(s: _NewtonState) -> jax.Array:
@@ -176,7 +206,7 @@ def damped_newton(
     # No lax.cond in the loop: under vmap a batched cond broadcasts every operand it closes
     # over (X included) to the batch size. The stop test sits in the loop condition instead.
     def step(s: _NewtonState) -> _NewtonState:
-        delta, ok, daux, memo = oracle.direction(s.theta, s.g, s.aux, s.memo)
+        delta, ok, daux, solve_error = oracle.direction(s.theta, s.g, s.aux, s.solve_error)
         decrement = jnp.vdot(s.g, delta)  # g^T H^{-1} g >= 0 for a PD Hessian
         ok = ok & jnp.isfinite(decrement) & (decrement >= 0)
         # Below the objective's rounding the Armijo test cannot see progress: take the full
@@ -193,9 +223,9 @@ def damped_newton(
 
         t, ft, found = _backtrack(trial, armijo, jnp.ones((), dtype))
         new_status = jnp.where(~ok, Status.SINGULAR, _running())
-        new_status = jnp.where((new_status < 0) & ~found,
+        new_status = jnp.where(_is_running(new_status) & ~found,
                                Status.LINE_SEARCH_FAILED, new_status).astype(jnp.int32)
-        move = new_status < 0
+        move = _is_running(new_status)
         theta = jnp.where(move, s.theta - t * delta, s.theta)
         aux = jnp.where(move, s.aux - t * daux, s.aux)
         g = oracle.grad(theta, aux)
@@ -209,21 +239,13 @@ def damped_newton(
         g = jnp.where(move, g, s.g)
         f = jnp.where(move, ft, s.f)
         k = s.k + move.astype(jnp.int32)
-        new = s._replace(
-            k=k, theta=theta, aux=aux, f=f, g=g, memo=memo,
-            loss_h=s.loss_h.at[k].set(jnp.where(move, f, s.loss_h[k])),
-            gnorm_h=s.gnorm_h.at[k].set(jnp.where(move, jnp.max(jnp.abs(g)), s.gnorm_h[k])),
-            step_h=s.step_h.at[k].set(jnp.where(move, t, s.step_h[k])),
-        )
+        new = s._replace(k=k, theta=theta, aux=aux, f=f, g=g, solve_error=solve_error,
+                         hist=s.hist.record(k, f, g, t, keep=move))
         return new._replace(status=jnp.where(move, classify(new), new_status).astype(jnp.int32))
 
     state = state._replace(status=_initial(classify(state), invalid))
-    s = jax.lax.while_loop(lambda s: s.status < 0, step, state)
-    result = FitResult(
-        params=s.theta, loss=s.f, grad_norm=jnp.max(jnp.abs(s.g)), steps=s.k, status=s.status,
-        loss_history=s.loss_h, grad_norm_history=s.gnorm_h, step_size_history=s.step_h,
-    )
-    return s.theta, s.f, s.g, result
+    s = jax.lax.while_loop(lambda s: _is_running(s.status), step, state)
+    return result(s.theta, s.f, s.g, s.k, s.status, s.hist)
 
 
 class _GDState(NamedTuple):
@@ -234,9 +256,7 @@ class _GDState(NamedTuple):
     g: Any
     sep: jax.Array
     status: jax.Array
-    loss_h: jax.Array
-    gnorm_h: jax.Array
-    step_h: jax.Array
+    hist: History
 
 
 def default_gtol(gtol: Any, dtype: Any) -> Any:
@@ -263,30 +283,24 @@ def gradient_descent(
     CONVERGED, SEPARABLE, MAX_STEPS, NONFINITE, INVALID_INPUT.
     """
     f0, g0, sep0 = value_and_grad(params0)
-    dtype = jnp.result_type(f0)
-    nan_hist = jnp.full((max_steps + 1,), jnp.nan, dtype)
     state = _GDState(
         k=jnp.int32(0), params=params0, opt_state=optimizer.init(params0), f=f0, g=g0,
-        sep=sep0, status=_running(), loss_h=nan_hist.at[0].set(f0),
-        gnorm_h=nan_hist.at[0].set(_tree_max_abs(g0)), step_h=nan_hist,
+        sep=sep0, status=_running(), hist=History.start(f0, g0, max_steps),
     )
 
     def classify(s: _GDState) -> jax.Array:
         return _classify(s.f, s.g, s.k, gtol=gtol, max_steps=max_steps, separated=s.sep)
 
     def cond(s: _GDState) -> jax.Array:
-        return s.status < 0
+        return _is_running(s.status)
 
     def body(s: _GDState) -> _GDState:
         updates, opt_state = optimizer.update(s.g, s.opt_state, s.params)
         params = optax.apply_updates(s.params, updates)
         f, g, sep = value_and_grad(params)
         k = s.k + 1
-        new = s._replace(
-            k=k, params=params, opt_state=opt_state, f=f, g=g, sep=sep,
-            loss_h=s.loss_h.at[k].set(f), gnorm_h=s.gnorm_h.at[k].set(_tree_max_abs(g)),
-            step_h=s.step_h.at[k].set(_tree_max_abs(updates)),
-        )
+        new = s._replace(k=k, params=params, opt_state=opt_state, f=f, g=g, sep=sep,
+                         hist=s.hist.record(k, f, g, _tree_max_abs(updates)))
         status = classify(new)
         # A step that overflowed is recorded in the history, but the last finite iterate is
         # what the result returns (with status NONFINITE).
@@ -296,10 +310,7 @@ def gradient_descent(
 
     state = state._replace(status=_initial(classify(state), invalid))
     s = jax.lax.while_loop(cond, body, state)
-    return FitResult(
-        params=s.params, loss=s.f, grad_norm=_tree_max_abs(s.g), steps=s.k, status=s.status,
-        loss_history=s.loss_h, grad_norm_history=s.gnorm_h, step_size_history=s.step_h,
-    )
+    return result(s.params, s.f, s.g, s.k, s.status, s.hist)
 
 
 class _LBFGSState(NamedTuple):
@@ -313,9 +324,7 @@ class _LBFGSState(NamedTuple):
     Y: jax.Array
     rho: jax.Array
     status: jax.Array
-    loss_h: jax.Array
-    gnorm_h: jax.Array
-    step_h: jax.Array
+    hist: History
 
 
 def _two_loop(g: jax.Array, S: jax.Array, Y: jax.Array, rho: jax.Array, k: jax.Array):
@@ -349,7 +358,7 @@ def _two_loop(g: jax.Array, S: jax.Array, Y: jax.Array, rho: jax.Array, k: jax.A
 def lbfgs(
     oracle: NewtonOracle, theta0: jax.Array, *, max_steps: int, gtol: jax.Array,
     memory: int = 10, invalid: jax.Array | None = None, aux0: jax.Array | None = None,
-) -> tuple[jax.Array, FitResult]:
+) -> FitResult:
     """Limited-memory BFGS for convex linear-predictor models, in one ``lax.while_loop``.
 
     Each step costs one pass for ``A p`` (the logits' direction) and one for the gradient. The
@@ -363,12 +372,11 @@ def lbfgs(
     """
     dtype = theta0.dtype
     p_dim = theta0.shape[0]
-    aux0, f0, g0, loss_h, gnorm_h, step_h = _start(oracle, theta0, aux0, max_steps)
+    aux0, f0, g0, hist = _start(oracle, theta0, aux0, max_steps)
     state = _LBFGSState(
         k=jnp.int32(0), pairs=jnp.int32(0), theta=theta0, aux=aux0, f=f0, g=g0,
         S=jnp.zeros((memory, p_dim), dtype), Y=jnp.zeros((memory, p_dim), dtype),
-        rho=jnp.zeros((memory,), dtype), status=_running(),
-        loss_h=loss_h, gnorm_h=gnorm_h, step_h=step_h,
+        rho=jnp.zeros((memory,), dtype), status=_running(), hist=hist,
     )
 
     def classify(s: _LBFGSState) -> jax.Array:
@@ -440,18 +448,12 @@ def lbfgs(
         k = s.k + 1
         moved = s._replace(
             k=k, pairs=s.pairs + good.astype(jnp.int32), theta=theta, aux=aux, f=ft, g=g,
-            S=S, Y=Y, rho=rho,
-            loss_h=s.loss_h.at[k].set(ft), gnorm_h=s.gnorm_h.at[k].set(jnp.max(jnp.abs(g))),
-            step_h=s.step_h.at[k].set(t),
+            S=S, Y=Y, rho=rho, hist=s.hist.record(k, ft, g, t),
         )
         moved = moved._replace(status=classify(moved))
         failed = s._replace(status=jnp.int32(Status.LINE_SEARCH_FAILED))
         return jax.tree.map(lambda a, b: jnp.where(found, a, b), moved, failed)
 
     state = state._replace(status=_initial(classify(state), invalid))
-    s = jax.lax.while_loop(lambda s: s.status < 0, body, state)
-    result = FitResult(
-        params=s.theta, loss=s.f, grad_norm=jnp.max(jnp.abs(s.g)), steps=s.k, status=s.status,
-        loss_history=s.loss_h, grad_norm_history=s.gnorm_h, step_size_history=s.step_h,
-    )
-    return s.theta, result
+    s = jax.lax.while_loop(lambda s: _is_running(s.status), body, state)
+    return result(s.theta, s.f, s.g, s.k, s.status, s.hist)

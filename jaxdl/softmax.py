@@ -18,14 +18,14 @@ softmax and are rejected eagerly.
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from jaxdl import _linalg, _solver, checks
+from jaxdl import _fit, _linalg, _newton_step, _solver, checks
 from jaxdl.results import FitResult
 
 __all__ = [
@@ -35,13 +35,15 @@ __all__ = [
     "cross_entropy",
     "ce_grad",
     "ce_hessian",
-    "fit_newton",
     "fit_gd",
+    "fit_newton",
+    "fit_lbfgs",
+    "fit_newton_many",
+    "predict_proba",
     "predict",
+    "accuracy",
     "gd_step_bound",
 ]
-
-
 
 
 def _logits(z: Any) -> jax.Array:
@@ -181,16 +183,99 @@ def ce_hessian(z: Any) -> jax.Array:
 
 
 # ----------------------------------------------------------------------------------------------
-# Softmax (multinomial logistic) regression.
+# Softmax (multinomial logistic) regression: the same verbs and keywords as jaxdl.logistic.
 #
 # Logits z_n = W x_n + b for K classes. Adding one vector to every row of (W, b) leaves every
 # softmax unchanged, so the full parameterisation has a singular Hessian (the H 1 = 0 of Q7).
 # The fits therefore use the reference-class parameterisation: the last class's row of (W, b) is
 # fixed at 0 and the K - 1 free rows Theta (K-1, d+1) are fitted. The objective is
-# sum_n CE(z_n, y_n) + l2/2 ||W_free||^2.
+# sum_n sw_n CE(z_n, y_n) + l2/2 ||W_free||^2.
 
 
-def _regression_inputs(X: Any, y: Any, num_classes: int | None):
+def _logits_of(theta: jax.Array, X: jax.Array, k: int) -> jax.Array:
+    """Logits (n, K) from the flat free rows ``theta`` ((K-1)(d+1),); the last class's is 0."""
+    rows = theta.reshape(k - 1, X.shape[1] + 1)
+    zf = _linalg.matmul(X, rows[:, :-1].T) + rows[:, -1][None, :]
+    return jnp.concatenate([zf, jnp.zeros((X.shape[0], 1), X.dtype)], axis=1)
+
+
+def _oracle(X, y, l2, sw, k):
+    """Objective, closed-form gradient (Q3b) and Hessian (Q7) of softmax regression."""
+    n, d = X.shape
+    Y = jax.nn.one_hot(y, k, dtype=X.dtype)
+    A = jnp.concatenate([X, jnp.ones((n, 1), X.dtype)], axis=1)
+    ridge = jnp.tile(jnp.concatenate([jnp.full((d,), 1.0, X.dtype), jnp.zeros((1,), X.dtype)]),
+                     k - 1)
+
+    def along(delta):
+        return _logits_of(delta, X, k)
+
+    def value(theta, Z):
+        return jnp.sum(sw * cross_entropy(Z, Y)) + 0.5 * l2 * jnp.sum(ridge * theta**2)
+
+    def grad(theta, Z):
+        G = sw[:, None] * ce_grad(Z, Y)[:, : k - 1]  # dL/dz for the free classes, (n, K-1)
+        return _linalg.matmul(G.T, A).reshape(-1) + l2 * ridge * theta
+
+    def direction(theta, g, Z, solve_error):
+        C = sw[:, None, None] * ce_hessian(Z)[:, : k - 1, : k - 1]  # per-sample d2L/dz2
+        H = jnp.einsum("nkl,ni,nj->kilj", C, A, A, precision=_linalg.precision())
+        m = (k - 1) * (d + 1)
+        delta, ok = _newton_step.cholesky_direction(H.reshape(m, m) + jnp.diag(l2 * ridge), g)
+        return delta, ok, None, solve_error
+
+    def separated(theta, Z):
+        # Every sample of nonzero weight has its true class's logit strictly largest, with no
+        # penalty: scaling theta up lowers the loss without end.
+        true = jnp.take_along_axis(Z, y[:, None], axis=1)[:, 0]
+        others = jnp.max(jnp.where(Y > 0, -jnp.inf, Z), axis=1)
+        return (l2 == 0) & jnp.all((true > others) | (sw == 0))
+
+    return _solver.NewtonOracle(predictor=along, value=value, grad=grad, direction=direction,
+                                along=along, separated=separated)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Model:
+    """Softmax regression with ``k`` classes for :mod:`jaxdl._fit` (reference-class form)."""
+
+    k: int
+
+    def oracle(self, X, y, l2, sw, *, mixed, outer, row_shards):
+        return _oracle(X, y, l2, sw, self.k)
+
+    def split(self, theta, d):
+        rows = theta.reshape(theta.shape[:-1] + (self.k - 1, d + 1))
+        return rows[..., :-1], rows[..., -1]
+
+    def join(self, params):
+        W, b = params
+        rows = jnp.concatenate([W, b[..., None]], axis=-1)
+        return rows.reshape(rows.shape[:-2] + (-1,))
+
+    def finish(self, theta, d):
+        Wf, bf = self.split(theta, d)
+        W = jnp.concatenate([Wf, jnp.zeros((1, d), Wf.dtype)])
+        return W, jnp.concatenate([bf, jnp.zeros((1,), bf.dtype)])
+
+    def cold_logits(self, X, theta0):
+        return _logits_of(theta0, X, self.k)  # theta0 = 0 here: a cheap product, no shortcut
+
+    def invalid(self, y, l2, sw):
+        """Class ids outside 0..K-1, a negative penalty or weight, all weights zero."""
+        return (jnp.any((y < 0) | (y >= self.k)) | (l2 < 0) | jnp.any(sw < 0)
+                | jnp.all(sw == 0))
+
+    def outer(self, X):
+        return None
+
+
+def _fit_inputs(X: Any, y: Any, num_classes: int | None, w0: Any, b0: Any, *,
+                batched: bool = False):
+    """Validated ``(X, y, k, theta0, cold)``.
+
+    A warm start ``(w0 (K, d), b0 (K,))`` in the full parameterisation is moved to the
+    reference-class one by subtracting the last row from every row (the same softmax)."""
     X = checks.float_array("X", X, shape=("n", "d"))
     n, d = X.shape
     if n == 0 or d == 0:
@@ -209,83 +294,33 @@ def _regression_inputs(X: Any, y: Any, num_classes: int | None):
             )
     k = checks.positive_int("num_classes", num_classes, minimum=2)
     y = checks.class_labels("y", y, n, k)
-    return X, y, k
+    cold = w0 is None and b0 is None
+    lead = ()
+    if w0 is not None:
+        w0 = checks.float_array("w0", w0, ndim=(2, 3) if batched else 2)
+        if w0.shape[-2:] != (k, d):
+            raise ValueError(f"w0: expected shape ({k}, {d}) (one weight row per class), got "
+                             f"shape {tuple(w0.shape)}")
+        checks.common_dtype(X=X, w0=w0)
+        lead = w0.shape[:-2]
+    if b0 is not None:
+        b0 = checks.float_array("b0", b0, ndim=(1, 2) if batched else 1)
+        if b0.shape[-1] != k or (w0 is not None and b0.shape[:-1] != lead):
+            raise ValueError(f"b0: expected shape {lead + (k,)} (one intercept per class), got "
+                             f"shape {tuple(b0.shape)}")
+        checks.common_dtype(X=X, b0=b0)
+        lead = b0.shape[:-1]
+    w0 = jnp.zeros(lead + (k, d), X.dtype) if w0 is None else w0.astype(X.dtype)
+    b0 = jnp.zeros(lead + (k,), X.dtype) if b0 is None else b0.astype(X.dtype)
+    Wf = w0[..., :-1, :] - w0[..., -1:, :]
+    bf = b0[..., :-1] - b0[..., -1:]
+    return X, y, k, _Model(k).join((Wf, bf)), cold
 
 
-def _logits_of(theta: jax.Array, X: jax.Array, k: int) -> jax.Array:
-    """Logits (n, K) from the free rows ``theta`` (K-1, d+1); the last class's logit is 0."""
-    Wf, bf = theta[:, :-1], theta[:, -1]
-    zf = _linalg.matmul(X, Wf.T) + bf[None, :]
-    return jnp.concatenate([zf, jnp.zeros((X.shape[0], 1), X.dtype)], axis=1)
-
-
-def _unflatten(theta: jax.Array, k: int, d: int) -> tuple[jax.Array, jax.Array]:
-    full = jnp.concatenate([theta.reshape(k - 1, d + 1), jnp.zeros((1, d + 1), theta.dtype)])
-    return full[:, :-1], full[:, -1]
-
-
-def _ce_sum(Z: jax.Array, Y: jax.Array) -> jax.Array:
-    return jnp.sum(cross_entropy(Z, Y))
-
-
-def _regression_parts(X, y, k, l2):
-    """Objective, gradient and Newton direction of softmax regression, on flat theta."""
-    n, d = X.shape
-    Y = jax.nn.one_hot(y, k, dtype=X.dtype)
-    A = jnp.concatenate([X, jnp.ones((n, 1), X.dtype)], axis=1)
-    ridge = jnp.tile(jnp.concatenate([jnp.full((d,), 1.0, X.dtype), jnp.zeros((1,), X.dtype)]),
-                     k - 1)
-    eps = jnp.finfo(X.dtype).eps
-
-    def value(theta, Z):
-        return _ce_sum(Z, Y) + 0.5 * l2 * jnp.sum(ridge * theta**2)
-
-    def grad(theta, Z):
-        G = ce_grad(Z, Y)[:, : k - 1]  # dL/dz for the free classes, (n, K-1)
-        return _linalg.matmul(G.T, A).reshape(-1) + l2 * ridge * theta
-
-    def hessian(Z):
-        C = ce_hessian(Z)[:, : k - 1, : k - 1]  # per-sample d2L/dz2, (n, K-1, K-1)
-        H = jnp.einsum("nkl,ni,nj->kilj", C, A, A, precision=_linalg.precision())
-        m = (k - 1) * (d + 1)
-        return H.reshape(m, m) + jnp.diag(l2 * ridge)
-
-    def direction(theta, g, Z, memo):
-        L = jnp.linalg.cholesky(hessian(Z))
-        piv = jnp.diagonal(L)
-        ratio = jnp.where(jnp.all(jnp.isfinite(L)), (jnp.min(piv) / jnp.max(piv)) ** 2, 0.0)
-        delta = jax.scipy.linalg.cho_solve((L, True), g)
-        ok = (ratio > 16 * g.shape[0] * eps) & jnp.all(jnp.isfinite(delta))
-        return delta, ok, None, memo
-
-    def along(delta):
-        return _logits_of(delta.reshape(k - 1, d + 1), X, k)
-
-    def separated(theta, Z):
-        true = jnp.take_along_axis(Z, y[:, None], axis=1)
-        others = jnp.where(Y > 0, -jnp.inf, Z)
-        return (l2 == 0) & jnp.all(true[:, 0] > jnp.max(others, axis=1))
-
-    return value, grad, direction, along, separated
-
-
-def _invalid(y, k, l2):
-    """In-jit domain check: class ids outside 0..K-1 or a negative penalty."""
-    return jnp.any((y < 0) | (y >= k)) | (l2 < 0)
-
-
-@functools.partial(jax.jit, static_argnames=("k", "max_steps"))
-def _fit_newton(X, y, l2, gtol, k, max_steps):
-    n, d = X.shape
-    value, grad, direction, along, separated = _regression_parts(X, y, k, l2)
-    oracle = _solver.NewtonOracle(
-        predictor=lambda th: along(th), value=value, grad=grad, direction=direction,
-        along=along, separated=separated,
-    )
-    theta0 = jnp.zeros(((k - 1) * (d + 1),), X.dtype)
-    theta, _, _, res = _solver.damped_newton(oracle, theta0, max_steps=max_steps,
-                                             gtol=gtol * n, invalid=_invalid(y, k, l2))
-    return res._replace(params=_unflatten(theta, k, d))
+def _run(solver, X, y, num_classes, w0, b0, sample_weight, **kw):
+    X, y, k, theta0, cold = _fit_inputs(X, y, num_classes, w0, b0)
+    sw = _fit.sample_weight(sample_weight, X.shape[0], X.dtype)
+    return _fit.run(_Model(k), solver, X, y, theta0, cold=cold, sw=sw, **kw)
 
 
 def fit_newton(
@@ -296,13 +331,16 @@ def fit_newton(
     l2: float = 0.0,
     max_steps: int = 50,
     gtol: float | None = None,
+    w0: Any = None,
+    b0: Any = None,
+    sample_weight: Any = None,
 ) -> FitResult:
     """Fit softmax (multinomial logistic) regression by damped Newton.
 
-    Minimises ``sum_n CE(W x_n + b, y_n) + l2/2 ||W||^2`` in the reference-class
+    Minimises ``sum_n sw_n CE(W x_n + b, y_n) + l2/2 ||W||^2`` in the reference-class
     parameterisation (the last class's row of ``(W, b)`` is 0; see the comment above), with the
     Hessian assembled from the per-sample Q7 Hessians as ``sum_n C_n (x) [x_n; 1][x_n; 1]^T``,
-    ``C_n = ce_hessian(z_n)`` restricted to the free classes. Statuses as in
+    ``C_n = sw_n ce_hessian(z_n)`` restricted to the free classes. Statuses as in
     :func:`jaxdl.logistic.fit_newton` (SEPARABLE: with ``l2 == 0`` every sample's true class
     already has the strictly largest logit, so no finite minimiser exists).
 
@@ -313,34 +351,55 @@ def fit_newton(
       l2: ridge penalty on the free rows of ``W``, ``>= 0``.
       max_steps: Newton step budget (static).
       gtol: tolerance on the per-sample mean gradient (default 1e-12 float64, 1e-5 float32).
+      w0, b0: starting point ``(K, d)``, ``(K,)`` (default zeros).
+      sample_weight: non-negative per-row weights ``(n,)`` (default ones).
 
     Returns:
       :class:`jaxdl.results.FitResult` with ``params = (W, b)``, shapes ``(K, d)``, ``(K,)``.
 
+    Example:
+      >>> from jaxdl import data, softmax
+      >>> ds = data.load_digits(); Xs, _, _ = data.standardize(ds.X)
+      >>> res = softmax.fit_newton(Xs, ds.y, l2=1.0)
+      >>> res.status_name, res.params[0].shape
+      ('converged', (10, 64))
+
     Reference: seeds Q3(b) and Q7 (the gradient p - y and Hessian diag(p) - p p^T).
     """
-    X, y, k = _regression_inputs(X, y, num_classes)
-    checks.scalar("l2", l2, low=0)
-    max_steps = checks.positive_int("max_steps", max_steps)
-    gtol = _solver.default_gtol(gtol, X.dtype)
-    return _fit_newton(X, y, jnp.asarray(l2, X.dtype), jnp.asarray(gtol, X.dtype), k, max_steps)
+    return _run("newton", X, y, num_classes, w0, b0, sample_weight, l2=l2, gtol=gtol,
+                max_steps=max_steps)
 
 
-@functools.partial(jax.jit, static_argnames=("k", "optimizer", "max_steps"))
-def _fit_gd(X, y, l2, gtol, lr, k, optimizer, max_steps):
-    n, d = X.shape
-    value, grad, _, along, separated = _regression_parts(X, y, k, l2)
-    if optimizer is None:  # plain GD, its rate traced: a new rate is no recompile
-        optimizer = optax.sgd(lr)
+def fit_lbfgs(
+    X: Any,
+    y: Any,
+    *,
+    num_classes: int | None = None,
+    l2: float = 0.0,
+    max_steps: int = 500,
+    gtol: float | None = None,
+    memory: int = 10,
+    w0: Any = None,
+    b0: Any = None,
+    sample_weight: Any = None,
+) -> FitResult:
+    """Fit softmax regression by L-BFGS with the closed-form gradient ``p - y`` (Q3b).
 
-    def value_and_grad(theta):
-        Z = along(theta)
-        return value(theta, Z), grad(theta, Z), separated(theta, Z)
+    Same objective, parameterisation, statuses and result type as :func:`fit_newton`; each
+    step costs two products with ``X`` and its line search moves the logits in ``O(n K)``.
 
-    theta0 = jnp.zeros(((k - 1) * (d + 1),), X.dtype)
-    res = _solver.gradient_descent(value_and_grad, theta0, optimizer, max_steps=max_steps,
-                                   gtol=gtol * n, invalid=_invalid(y, k, l2))
-    return res._replace(params=_unflatten(res.params, k, d))
+    Args:
+      X, y, num_classes, l2, gtol, w0, b0, sample_weight: as in :func:`fit_newton`.
+      max_steps: iteration budget (static).
+      memory: number of curvature pairs kept (static).
+
+    Returns:
+      :class:`jaxdl.results.FitResult` with ``params = (W, b)``.
+
+    Reference: seed Q3(b).
+    """
+    return _run("lbfgs", X, y, num_classes, w0, b0, sample_weight, l2=l2, gtol=gtol,
+                max_steps=max_steps, memory=memory)
 
 
 def fit_gd(
@@ -348,31 +407,66 @@ def fit_gd(
     y: Any,
     *,
     lr: float | None = None,
+    lr_w: float | None = None,
+    lr_b: float | None = None,
     optimizer: optax.GradientTransformation | None = None,
     num_classes: int | None = None,
     l2: float = 0.0,
     max_steps: int = 1000,
     gtol: float | None = None,
+    w0: Any = None,
+    b0: Any = None,
+    sample_weight: Any = None,
 ) -> FitResult:
-    """Fit softmax regression by gradient descent (``optax.sgd(lr)`` or any optax optimiser).
+    """Fit softmax regression by gradient descent in one jit-compiled ``lax.while_loop``.
 
-    Same objective, parameterisation and result type as :func:`fit_newton`; one jit-compiled
-    ``lax.while_loop``; statuses CONVERGED, SEPARABLE, MAX_STEPS, NONFINITE, INVALID_INPUT.
+    Same objective, parameterisation and result type as :func:`fit_newton`. The update is
+    plain GD with rate ``lr`` for ``(W, b)``, or separate rates ``lr_w`` and ``lr_b`` (the
+    seed's update, as in :func:`jaxdl.logistic.fit_gd`), or any optax ``optimizer`` over the
+    free parameters ``(W[:-1], b[:-1])``. Rates are traced: a new rate is no recompile.
+    Statuses CONVERGED, SEPARABLE, MAX_STEPS, NONFINITE (lower the rate), INVALID_INPUT.
+
+    Args:
+      X, y, num_classes, l2, gtol, w0, b0, sample_weight: as in :func:`fit_newton`.
+      lr, lr_w, lr_b, optimizer: the update (exactly one way); see
+        :func:`jaxdl.logistic.fit_gd`.
+      max_steps: step budget (static).
+
+    Returns:
+      :class:`jaxdl.results.FitResult` with ``params = (W, b)``.
+
+    Reference: seed Q3(b).
     """
-    X, y, k = _regression_inputs(X, y, num_classes)
-    if optimizer is None:
-        if lr is None:
-            raise TypeError("lr: expected a learning rate (or an optax optimizer), got None")
-        checks.scalar("lr", lr, low=0, low_open=True)
-    elif lr is not None:
-        raise TypeError("optimizer: expected either optimizer or lr, got both")
-    else:
-        lr = 0.0  # unused
-    checks.scalar("l2", l2, low=0)
-    max_steps = checks.positive_int("max_steps", max_steps)
-    gtol = _solver.default_gtol(gtol, X.dtype)
-    return _fit_gd(X, y, jnp.asarray(l2, X.dtype), jnp.asarray(gtol, X.dtype),
-                   jnp.asarray(lr, X.dtype), k, optimizer, max_steps)
+    lr_w, lr_b = _fit.gd_rates(lr, lr_w, lr_b, optimizer)
+    return _run("gd", X, y, num_classes, w0, b0, sample_weight, l2=l2, gtol=gtol,
+                max_steps=max_steps, lr_w=lr_w, lr_b=lr_b, optimizer=optimizer)
+
+
+def fit_newton_many(
+    X: Any,
+    y: Any,
+    *,
+    num_classes: int | None = None,
+    sample_weight: Any = None,
+    l2: Any = 0.0,
+    max_steps: int = 50,
+    gtol: float | None = None,
+    w0: Any = None,
+    b0: Any = None,
+) -> FitResult:
+    """Many softmax Newton fits on one data set: bootstraps, penalty paths, CV folds.
+
+    As :func:`jaxdl.logistic.fit_newton_many`: ``sample_weight (b, n)`` and ``l2 (b,)`` (either
+    may be shared), one start ``(K, d)``, ``(K,)`` or one per fit ``(b, K, d)``, ``(b, K)``.
+
+    Returns:
+      A batched :class:`jaxdl.results.FitResult` (leading axis ``b``), one status per fit.
+
+    Reference: seeds Q3(b) and Q7.
+    """
+    X, y, k, theta0, cold = _fit_inputs(X, y, num_classes, w0, b0, batched=True)
+    return _fit.run_many(_Model(k), X, y, theta0, cold=cold, l2=l2, gtol=gtol,
+                         sample_weight=sample_weight, max_steps=max_steps)
 
 
 def gd_step_bound(X: Any, *, l2: float = 0.0) -> float:
@@ -389,10 +483,32 @@ def gd_step_bound(X: Any, *, l2: float = 0.0) -> float:
     return float(1.0 / (jnp.linalg.norm(A, 2) ** 2 / 2 + l2))
 
 
-def predict(W: Any, b: Any, X: Any) -> jax.Array:
-    """Predicted class ids ``argmax_k (W x + b)_k``, shape ``(n,)``."""
+def _model_inputs(W: Any, b: Any, X: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
     X = checks.float_array("X", X, shape=("n", "d"))
     W = checks.float_array("W", W, shape=(None, X.shape[1]))
     b = checks.float_array("b", b, shape=(W.shape[0],))
-    checks.common_dtype(X=X, W=W, b=b)
-    return jnp.argmax(_linalg.matmul(X, W.T) + b[None, :], axis=1)
+    dtype = checks.common_dtype(X=X, W=W, b=b)
+    return W.astype(dtype), b.astype(dtype), X.astype(dtype)
+
+
+def _scores(W: jax.Array, b: jax.Array, X: jax.Array) -> jax.Array:
+    return _linalg.matmul(X, W.T) + b[None, :]
+
+
+def predict_proba(W: Any, b: Any, X: Any) -> jax.Array:
+    """Class probabilities ``softmax(W x + b)``, shape ``(n, K)``."""
+    W, b, X = _model_inputs(W, b, X)
+    return softmax(_scores(W, b, X))
+
+
+def predict(W: Any, b: Any, X: Any) -> jax.Array:
+    """Predicted class ids ``argmax_k (W x + b)_k``, shape ``(n,)``."""
+    W, b, X = _model_inputs(W, b, X)
+    return jnp.argmax(_scores(W, b, X), axis=1).astype(jnp.int32)
+
+
+def accuracy(W: Any, b: Any, X: Any, y: Any) -> jax.Array:
+    """Fraction of samples whose predicted class equals ``y`` (class ids ``0..K-1``)."""
+    W, b, X = _model_inputs(W, b, X)
+    y = checks.class_labels("y", y, X.shape[0], W.shape[0])
+    return jnp.mean((jnp.argmax(_scores(W, b, X), axis=1) == y).astype(X.dtype))

@@ -6,7 +6,7 @@ import numpy as np
 import optax
 import pytest
 
-from jaxdl import data, logistic, softmax
+from jaxdl import _fit, data, logistic, softmax
 from jaxdl.results import Status, message
 
 
@@ -161,10 +161,10 @@ def test_gd_on_separable_data_says_separable():
 def test_gd_new_rate_does_not_recompile():
     X, y, _, _ = data.make_logistic(jax.random.key(5), 80, 3, dtype=jnp.float64)
     logistic.fit_gd(X, y, lr_w=0.01, lr_b=0.01, max_steps=5)
-    before = logistic._fit_gd._cache_size()
+    before = _fit.fit._cache_size()
     for lr in (0.02, 0.03):
         logistic.fit_gd(X, y, lr_w=lr, lr_b=lr / 2, max_steps=5)
-    assert logistic._fit_gd._cache_size() == before
+    assert _fit.fit._cache_size() == before
 
 
 def test_all_zero_weights_under_jit_are_invalid():
@@ -196,17 +196,19 @@ def test_vmap_one_failure_does_not_spoil_others():
 
 
 def test_no_recompile_for_same_shapes():
-    fit = logistic._fit_newton
+    # One compiled program per (model, solver, shape): new data and new traced
+    # hyperparameters (penalty, rates) of the same shapes reuse it.
     X1, y1, _, _ = data.make_logistic(jax.random.key(5), 80, 3, dtype=jnp.float64)
     X2, y2, _, _ = data.make_logistic(jax.random.key(6), 80, 3, dtype=jnp.float64)
     logistic.fit_newton(X1, y1, l2=0.5)
-    before = fit._cache_size()
-    logistic.fit_newton(X2, y2, l2=0.25)
     logistic.fit_gd(X1, y1, lr_w=0.01, lr_b=0.01, max_steps=10)
-    gd_before = logistic._fit_gd._cache_size()
-    logistic.fit_gd(X2, y2, lr_w=0.01, lr_b=0.01, max_steps=10)
-    assert fit._cache_size() == before
-    assert logistic._fit_gd._cache_size() == gd_before
+    before = _fit.fit._cache_size()
+    logistic.fit_newton(X2, y2, l2=0.25)
+    logistic.fit_gd(X2, y2, lr_w=0.02, lr_b=0.01, max_steps=10)
+    logistic.fit_gd(X2, y2, lr=0.03, max_steps=10)
+    assert _fit.fit._cache_size() == before
+    softmax.fit_newton(X1, (y1 > 0).astype(jnp.int32), num_classes=2)
+    assert _fit.fit._cache_size() == before + 1  # another model is another program
 
 
 @pytest.mark.parametrize(

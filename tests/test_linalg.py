@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxdl import _linalg, logistic
+from jaxdl import _gram, _linalg, _newton_step, logistic
 
 
 @pytest.mark.parametrize(
@@ -51,7 +51,7 @@ def test_weighted_gram_is_the_joint_hessian(n, acc):
     s = s.at[0].set(0.0)  # a zero weight (sqrt(0) = 0)
     A = np.concatenate([np.asarray(X), np.ones((n, 1))], axis=1)
     ref = A.T @ (np.asarray(s)[:, None] * A)
-    H = logistic._weighted_gram(X, s, acc)
+    H = _gram.weighted_gram(X, s, acc)
     assert H.dtype == acc and H.shape == (7, 7)
     tol = 1e-13 if acc == jnp.float64 else 1e-5
     got = np.asarray(H, np.float64)
@@ -110,14 +110,14 @@ def test_mixed_newton_falls_back_to_float64_when_float32_is_too_ill_conditioned(
 
 def test_measured_solve_error_is_floored_at_float32_resolution():
     # Integer X at a cold start (s = 1/4): the float32-summed Hessian is exact, the check
-    # measures ~1e-16, and recording that would switch every later check off. The memo is
+    # measures ~1e-16, and recording that would switch every later check off. The error is
     # floored at float32 eps, so checks are skipped only while eta >= 100 * 1.2e-7.
     X = jax.random.randint(jax.random.key(8), (3000, 8), -3, 4).astype(jnp.float64)
     y = (jax.random.uniform(jax.random.key(9), (3000,)) < 0.5).astype(jnp.float64)
     z = jnp.zeros(3000)
     gw, gb = logistic._gradient(jnp.zeros(8), X, y, z, 0.0, jnp.ones(3000))
     g = jnp.concatenate([gw, gb[None]])
-    _, ok, _, memo = logistic._direction(X, z, g, 0.0, jnp.ones(3000), True,
-                                         memo=jnp.float64(jnp.inf))
+    _, ok, _, solve_error = _newton_step.logistic_direction(
+        X, z, g, 0.0, jnp.ones(3000), mixed=True, solve_error=jnp.float64(jnp.inf))
     assert bool(ok)
-    assert float(memo) == float(jnp.finfo(jnp.float32).eps)
+    assert float(solve_error) == float(jnp.finfo(jnp.float32).eps)

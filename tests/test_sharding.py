@@ -14,7 +14,7 @@ _SCRIPT = textwrap.dedent("""
     import jax, jax.numpy as jnp, numpy as np
     from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
     jax.config.update("jax_enable_x64", True)
-    from jaxdl import _linalg, data, logistic
+    from jaxdl import _fit, _linalg, data, logistic
 
     n, d = 8000, 6
     X, y, _, _ = data.make_logistic(jax.random.key(0), n, d, dtype=jnp.float64)
@@ -37,14 +37,14 @@ _SCRIPT = textwrap.dedent("""
         out["rel"][name] = float(jnp.max(jnp.abs(a - b)) / jnp.max(jnp.abs(a)))
         if hasattr(got, "status"):
             out["status"][name] = int(got.status)
-    fit_args = (Xs, ys, jnp.zeros(d), jnp.float64(0), jnp.float64(0), jnp.float64(1e-12),
-                jnp.ones(n))
+    fit_args = (Xs, ys, jnp.zeros(d + 1), jnp.float64(0), jnp.float64(1e-12), jnp.ones(n),
+                jnp.float64(0), jnp.float64(0))
     programs = {
-        "newton": logistic._fit_newton.lower(*fit_args, max_steps=50, mixed=True, cold=True,
-                                             parts=4),
-        "lbfgs": logistic._fit_lbfgs.lower(*fit_args, max_steps=50, memory=10, cold=True,
-                                           parts=4),
-        "hessian": logistic._hessian.lower(w, jnp.float64(0.1), Xs, parts=4),
+        "newton": _fit.fit.lower(logistic._MODEL, "newton", *fit_args, max_steps=50,
+                                 mixed=True, cold=True, row_shards=4),
+        "lbfgs": _fit.fit.lower(logistic._MODEL, "lbfgs", *fit_args, max_steps=50, cold=True,
+                                row_shards=4),
+        "hessian": logistic._hessian.lower(w, jnp.float64(0.1), Xs, row_shards=4),
     }
     out["gathers"] = {
         name: [line.strip()[:120] for line in lowered.compile().as_text().splitlines()
