@@ -468,14 +468,15 @@ def _print_start(solver: str, label: str) -> None:
     print(f"{'step':>7}  {'loss':>22}  {'mean grad':>10}  {'step':>10}", flush=True)
 
 
-def _num(v: float | None, fmt: str) -> str:
-    return "" if v is None else format(v, fmt)  # None: NaN before the first step, or overflow
+def _num(v: float | None, fmt: str, missing: str = "non-finite") -> str:
+    return missing if v is None else format(v, fmt)  # None: NaN or inf (JSON has neither)
 
 
 def _print_done(solver: str, r: dict, gtol: float) -> None:
     for row in r["rows"]:
         print(f"{row['step']:>7d}  {_num(row['loss'], '>22.15g'):>22}  "
-              f"{_num(row['mean_grad_norm'], '.3e'):>10}  {_num(row['step_size'], '.3e'):>10}")
+              f"{_num(row['mean_grad_norm'], '.3e'):>10}  "
+              f"{_num(row['step_size'], '.3e', '' if row['step'] == 0 else 'non-finite'):>10}")
     print(f"status: {r['message']}")
     if r["hint"]:
         print(f"hint: {r['hint']}")
@@ -646,7 +647,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="random inputs per identity, >= 1 (default 3)")
     v.add_argument("--seed", type=_integer(0), default=0,
                    help="seed of the random inputs, >= 0 (default 0)")
-    v.add_argument("--only", nargs="*", metavar="NAME",
+    v.add_argument("--only", nargs="+", metavar="NAME",
                    help="run only these identities (names as in the table's first column)")
     v.set_defaults(func=_cmd_verify)
 

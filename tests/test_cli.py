@@ -9,6 +9,7 @@ the CSV files share one shape (60 rows, 2 features) for the same reason.
 import argparse
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 
@@ -115,6 +116,7 @@ BAD = {
     "dtype": (["fit", "--dtype", "float16"], "argument --dtype: invalid choice: 'float16'"),
     "solver": (["fit", "--solver", "sgd"], "argument --solver: invalid choice: 'sgd'"),
     "trials-0": (["verify", "--trials", "0"], "argument --trials: expected an integer >= 1"),
+    "only-nothing": (["verify", "--only"], "argument --only: expected at least one argument"),
     "unknown-flag": (["fit", "--learning-rate", "1"], "unrecognized arguments: --learning-rate"),
 }
 
@@ -164,6 +166,20 @@ def test_plot_into_missing_folder_fails_before_fitting(capsys, monkeypatch, tmp_
     assert cli.main(["fit", "--plot", str(target)]) == 2
     err = capsys.readouterr().err
     assert "--plot: expected a file in an existing folder" in err and str(target) in err
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root writes into read-only folders")
+def test_plot_into_read_only_folder_fails_before_fitting(capsys, monkeypatch, tmp_path):
+    _forbid_fits(monkeypatch)
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        assert cli.main(["fit", "--plot", str(folder / "fit.png")]) == 2
+    finally:
+        folder.chmod(0o700)
+    assert "--plot: expected a writable folder" in capsys.readouterr().err
 
 
 def test_plot_checks_format_and_folder_kind(capsys, monkeypatch, tmp_path):
