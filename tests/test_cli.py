@@ -386,22 +386,23 @@ def test_verify_json(capsys):
 
 
 def test_verify_prints_each_row_as_it_finishes(capsys, monkeypatch):
+    from jaxdl.verify import core
+
     first, second = "logistic.grad_w", "softmax.ce_hessian_psd"
-    seen = []
-    original = verify.REGISTRY[second]
+    seen = {}
+    original = core.check
 
-    def spy(key, dtype):  # runs when the second identity starts
-        seen.append(capsys.readouterr().out)
-        return original.sample(key, dtype)
+    def spy(identity, **kwargs):  # what was printed when each check started
+        seen.setdefault(identity.name, capsys.readouterr().out)
+        return original(identity, **kwargs)
 
-    monkeypatch.setitem(verify.REGISTRY, second, dataclasses.replace(original, sample=spy))
-    code = cli.main(["verify", "--dtype", "float64", "--trials", "1", "--only", first, second])
+    monkeypatch.setattr(core, "check", spy)
+    code = cli.main(["verify", "--dtype", "float32", "--trials", "1", "--only", first, second])
     rest = capsys.readouterr().out
-    assert code == 0 and seen
-    before = seen[0]
-    assert "identity" in before.splitlines()[0]  # the header came first
-    assert any(ln.startswith(first) and ln.rstrip().endswith("ok") for ln in before.splitlines())
-    assert second not in before
+    assert code == 0 and list(seen) == [first, second]
+    assert "identity" in seen[first].splitlines()[0]  # the header came before any work
+    before = seen[second].splitlines()
+    assert any(ln.startswith(first) and ln.rstrip().endswith("ok") for ln in before)
     assert second in rest and "2 identities x 1 dtype(s): 2 ok, 0 failed" in rest
 
 
