@@ -209,7 +209,7 @@ def run(model: LinearModel, solver: str, X: jax.Array, y: jax.Array, theta0: jax
     return fit(model, solver, X, y, theta0, jnp.asarray(l2, dtype), jnp.asarray(gtol, dtype),
                sw, jnp.asarray(lr_w, dtype), jnp.asarray(lr_b, dtype), optimizer=optimizer,
                max_steps=max_steps, memory=memory, mixed=mixed, cold=cold,
-               row_shards=_linalg.row_parts(X))
+               row_shards=_linalg.row_shards(X))
 
 
 def run_many(model: LinearModel, X: jax.Array, y: jax.Array, theta0: jax.Array, *,

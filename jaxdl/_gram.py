@@ -36,7 +36,7 @@ OUTER_MAX = 1 << 22
 def weighted_gram(X: jax.Array, s: jax.Array, dtype: Any, row_shards: int = 1) -> jax.Array:
     """``sum_n s_n [x_n; 1][x_n; 1]^T`` (``s >= 0``), shape ``(d + 1, d + 1)``, summed in ``dtype``.
 
-    ``row_shards`` (static): the number of row shards of ``X`` (:func:`jaxdl._linalg.row_parts`).
+    ``row_shards`` (static): the number of row shards of ``X`` (:func:`jaxdl._linalg.row_shards`).
     Contiguous blocks would make XLA gather ``X`` onto every device, so with several shards
     block ``j`` takes the rows ``j, j + nb, j + 2 nb, ...``: a free reshape to
     ``(n / nb, nb, d)`` whose first axis stays sharded, every device summing its share of every

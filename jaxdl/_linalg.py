@@ -1,14 +1,15 @@
-"""The few dense products the fits are made of, each written once with its measured layout.
+"""The few dense products the fits are made of, each written once in its measured-fastest layout.
 
-Measured on the 2-core CPU (N = 200000, d = 200, float64): ``X @ v`` streams at memory bandwidth
-(4.9 ms), but XLA lowers ``r @ X`` to a strided kernel (7.4 ms; ``X.T @ r`` 106 ms) and the
-fused multiply-reduce ``sum(X * r[:, None], 0)`` to a column reduction slower still (9.5 ms).
-Viewing ``X`` as ``(n / B, B, d)`` row blocks (a free reshape of the row-major buffer) makes
-``X^T r`` a batch of small ``(1, B) @ (B, d)`` products that runs on every core (5.8 ms); the
-block partial sums are then added, a two-level summation that in float32 is 15x more accurate
-than the sequential one of ``r @ X``. The reshape needs ``B`` to divide ``n``: a block size is
-picked among the divisors of ``n`` (slicing off a remainder would copy ``X``); when ``n`` has no
-divisor in range (e.g. a prime), the fused multiply-reduce is used.
+On the CPU ``X @ v`` streams at memory bandwidth, but XLA lowers ``r @ X`` to a strided kernel
+(and ``X.T @ r`` to a far slower transpose), and the fused multiply-reduce
+``sum(X * r[:, None], 0)`` to a column reduction slower still. Viewing ``X`` as ``(n / B, B, d)``
+row blocks (a free reshape of the row-major buffer) makes ``X^T r`` a batch of small
+``(1, B) @ (B, d)`` products that runs on every core; the block partial sums are then added, a
+two-level summation that in float32 is also far more accurate than the sequential one of
+``r @ X``. The reshape needs ``B`` to divide ``n``: a block size is picked among the divisors of
+``n`` (slicing off a remainder would copy ``X``); when ``n`` has no divisor in range (e.g. a
+prime), the fused multiply-reduce is used. The timings behind these choices are in the README's
+performance section (``scripts/bench.py``).
 
 ``precision=HIGHEST`` keeps float32 products exact on GPUs (no TF32) and TPUs (no bfloat16
 passes); on the CPU it only selects a slower kernel, so it is requested off the CPU only.
@@ -37,7 +38,7 @@ def matvec(X: jax.Array, v: jax.Array) -> jax.Array:
 _BLOCK_MIN, _BLOCK_TARGET, _BLOCK_MAX = 100, 1000, 4000
 
 
-def row_parts(X) -> int:
+def row_shards(X) -> int:
     """How many equal shards the rows of a concrete, row-sharded ``X`` are split into.
 
     1 for a tracer (inside jit the input's sharding is not visible), a NumPy array, or an
@@ -60,23 +61,22 @@ def _nearest_divisor(m: int, target: float, low: int, high: int) -> int | None:
 
 
 @functools.lru_cache(maxsize=256)
-def row_block(n: int, parts: int = 1) -> int | None:
-    """Rows per block for :func:`rmatvec`: the divisor of ``n / parts`` in ``[100, 4000]``
+def row_block(n: int, row_shards: int = 1) -> int | None:
+    """Rows per block for :func:`rmatvec`: the divisor of ``n / row_shards`` in ``[100, 4000]``
     nearest 1000 (ties: the smaller; at most ``n / 2``), or None. Dividing the rows of one
     shard, it keeps the blocks' axis sharded like the rows."""
-    m = n // parts if parts > 1 and n % parts == 0 else n
+    m = n // row_shards if row_shards > 1 and n % row_shards == 0 else n
     return _nearest_divisor(m, _BLOCK_TARGET, _BLOCK_MIN, min(_BLOCK_MAX, n // 2))
 
 
-@functools.partial(jax.jit, static_argnames=("parts",))
-def rmatvec(X: jax.Array, r: jax.Array, parts: int = 1) -> jax.Array:
+@functools.partial(jax.jit, static_argnames=("row_shards",))
+def rmatvec(X: jax.Array, r: jax.Array, row_shards: int = 1) -> jax.Array:
     """``X^T r`` for ``X (n, d)``, ``r (n,)``, in one pass over ``X`` (see the module notes).
 
-    ``parts``: the number of row shards of ``X`` (:func:`row_parts`), static. Jitted: the
-    block view of ``X`` is free inside a compiled program, but an eager reshape copies ``X``
-    (measured 86 ms instead of 6 ms at 200000 x 200)."""
+    ``row_shards``: the number of row shards of ``X`` (:func:`row_shards`), static. Jitted: the
+    block view of ``X`` is free inside a compiled program, but an eager reshape copies ``X``."""
     n, d = X.shape
-    b = row_block(n, parts)
+    b = row_block(n, row_shards)
     if b is None:
         return jnp.sum(X * r[:, None], axis=0)
     k = n // b
@@ -86,15 +86,15 @@ def rmatvec(X: jax.Array, r: jax.Array, parts: int = 1) -> jax.Array:
 
 
 @functools.lru_cache(maxsize=256)
-def interleaved_blocks(n: int, parts: int, rows: int) -> int | None:
+def interleaved_blocks(n: int, row_shards: int, rows: int) -> int | None:
     """How many interleaved blocks (block j = rows j, j + nb, j + 2 nb, ...) split ``n`` rows
-    sharded in ``parts`` so that every block has about ``rows`` rows spread evenly over the
-    shards: the divisor of ``n / parts`` nearest ``n / rows`` among those giving blocks of
-    ``rows / 8`` to ``8 rows`` rows, or None (no such divisor, e.g. ``n / parts`` prime: tiny
+    sharded in ``row_shards`` so that every block has about ``rows`` rows spread evenly over the
+    shards: the divisor of ``n / row_shards`` nearest ``n / rows`` among those giving blocks of
+    ``rows / 8`` to ``8 rows`` rows, or None (no such divisor, e.g. ``n / row_shards`` prime: tiny
     blocks would crawl and one huge block would copy the whole shard)."""
-    if parts < 1 or n % parts:
+    if row_shards < 1 or n % row_shards:
         return None
-    m = n // parts
+    m = n // row_shards
     low, high = max(1, -(-n // (8 * rows))), max(1, (8 * n) // rows)
     return _nearest_divisor(m, n / rows, low, high)
 

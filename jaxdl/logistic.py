@@ -175,7 +175,7 @@ def grad(w: Any, b: Any, X: Any, y: Any) -> tuple[jax.Array, jax.Array]:
     """
     w, b, X, y = _inputs(w, b, X, y)
     r = jax.nn.sigmoid(_linalg.matvec(X, w) + b) - y
-    return _linalg.rmatvec(X, r, _linalg.row_parts(X)), jnp.sum(r)
+    return _linalg.rmatvec(X, r, _linalg.row_shards(X)), jnp.sum(r)
 
 
 def hessian(w: Any, b: Any, X: Any, y: Any | None = None) -> jax.Array:
@@ -197,7 +197,7 @@ def hessian(w: Any, b: Any, X: Any, y: Any | None = None) -> jax.Array:
     w, b, X, _ = _inputs(w, b, X, None)
     if y is not None:
         checks.binary_labels("y", y, X.shape[0], X.dtype)
-    return _hessian(w, b, X, _linalg.row_parts(X))
+    return _hessian(w, b, X, _linalg.row_shards(X))
 
 
 @functools.partial(jax.jit, static_argnames=("row_shards",))

@@ -21,8 +21,8 @@ _SCRIPT = textwrap.dedent("""
     mesh = Mesh(np.array(jax.devices()), ("rows",))
     Xs = jax.device_put(X, NamedSharding(mesh, P("rows", None)))
     ys = jax.device_put(y, NamedSharding(mesh, P("rows")))
-    out = {"devices": len(jax.devices()), "parts": _linalg.row_parts(Xs),
-           "parts_single": _linalg.row_parts(X), "rel": {}, "status": {}}
+    out = {"devices": len(jax.devices()), "row_shards": _linalg.row_shards(Xs),
+           "row_shards_single": _linalg.row_shards(X), "rel": {}, "status": {}}
     w = jnp.linspace(-0.5, 0.5, d)
     cases = {
         "fit_newton mixed": lambda X, y: logistic.fit_newton(X, y, precision="mixed"),
@@ -61,7 +61,7 @@ def test_row_sharded_fits_match_and_never_gather_x():
                           env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert out["devices"] == 4 and out["parts"] == 4 and out["parts_single"] == 1
+    assert out["devices"] == 4 and out["row_shards"] == 4 and out["row_shards_single"] == 1
     for name, rel in out["rel"].items():
         assert rel < 1e-12, (name, rel)
     assert all(s == 0 for s in out["status"].values()), out["status"]
