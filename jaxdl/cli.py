@@ -378,29 +378,18 @@ def _fit_one(solver: str, args: argparse.Namespace, report: dict, arrays, on_sta
             if solver == "gd":
                 lr_w = softmax.gd_step_bound(Xtr, l2=args.l2) if args.lr_w is None \
                     else args.lr_w
-                if _accepts(softmax.fit_gd, "lr_w"):
-                    lr_b = lr_w if args.lr_b is None else args.lr_b
-                    rates = {"lr_w": lr_w, "lr_b": lr_b}
-                    text = f"lr_w = {lr_w:.3g}, lr_b = {lr_b:.3g}"
-                elif args.lr_b is not None:
-                    raise UsageError("--lr-b: softmax gradient descent takes one rate, --lr-w; "
-                                     f"got --lr-b {args.lr_b:g}")
-                else:
-                    rates, text = {"lr": lr_w}, f"lr = {lr_w:.3g}"
+                lr_b = lr_w if args.lr_b is None else args.lr_b
+                text = f"lr_w = {lr_w:.3g}, lr_b = {lr_b:.3g}"
                 on_start(f"gradient descent ({text}), up to {args.gd_steps} steps")
-                res = softmax.fit_gd(Xtr, ytr_, **rates, num_classes=k, l2=args.l2,
+                res = softmax.fit_gd(Xtr, ytr_, lr_w=lr_w, lr_b=lr_b, num_classes=k, l2=args.l2,
                                      max_steps=args.gd_steps, gtol=args.gtol)
             else:
                 on_start(f"Newton (block Hessian from ce_hessian, Armijo backtracking), up to "
                          f"{args.newton_steps} steps")
                 res = softmax.fit_newton(Xtr, ytr_, num_classes=k, l2=args.l2,
                                          max_steps=args.newton_steps, gtol=args.gtol)
-            if hasattr(softmax, "accuracy"):
-                acc_tr = float(softmax.accuracy(*res.params, Xtr, ytr_))
-                acc_te = float(softmax.accuracy(*res.params, Xte, yte_))
-            else:  # until softmax.accuracy lands
-                acc_tr = float(jnp.mean(softmax.predict(*res.params, Xtr) == ytr_))
-                acc_te = float(jnp.mean(softmax.predict(*res.params, Xte) == yte_))
+            acc_tr = float(softmax.accuracy(*res.params, Xtr, ytr_))
+            acc_te = float(softmax.accuracy(*res.params, Xte, yte_))
     import numpy as np
 
     steps = int(res.steps)

@@ -332,10 +332,12 @@ def test_csv_three_classes_need_the_classes_flag(capsys, tmp_path):
     assert cli.main(["fit", "--data", str(csv), "--classes", "2"]) == 2
     assert "--classes: expected more classes than the largest label 2" in \
         capsys.readouterr().err
-    assert cli.main(["fit", "--data", str(csv), "--classes", "3", "--solver", "newton",
-                     "--json"]) == 0
+    code = cli.main(["fit", "--data", str(csv), "--classes", "3", "--json", *GD,
+                     "--lr-w", "0.01", "--lr-b", "0.02"])
     report = _strict_json(capsys.readouterr().out)
-    newton = report["solvers"]["newton"]
+    gd, newton = report["solvers"]["gd"], report["solvers"]["newton"]
+    assert code == 1 and gd["status"] == "max_steps" and newton["status"] == "converged"
+    assert "lr_w = 0.01, lr_b = 0.02" in gd["label"]
     assert report["model"] == "softmax" and report["class_names"] == ["0", "1", "2"]
     assert list(newton["coefficients"]) == ["0", "1", "2"]  # one row per class
     assert all(list(row) == ["a", "b"] for row in newton["coefficients"].values())
