@@ -88,13 +88,7 @@ def _x(x: Any, *, need_two: bool, name: str = "x") -> jax.Array:
 
 
 def _vector(name: str, v: Any, features: int) -> jax.Array:
-    v = checks.float_array(name, v, ndim=1)
-    if v.shape != (features,):
-        raise ValueError(
-            f"{name}: expected shape ({features},) (one entry per feature, the columns of x), "
-            f"got shape {tuple(v.shape)}"
-        )
-    return v
+    return checks.vector(name, v, features, "one entry per feature, the columns of x")
 
 
 def _eps(eps: Any) -> Any:

@@ -4,13 +4,28 @@ Policy (used by every public entry point):
 
 * Shapes, ranks and dtypes are static, so they are checked always, also under ``jit``/``vmap``,
   and a violation raises ``ValueError``/``TypeError`` naming the argument, what was expected and
-  what came.
+  what came. chex does the checking (``chex.assert_rank``, ``assert_shape``, ``assert_type``,
+  ``assert_axis_dimension_comparator``; chex's own message is the exception's ``__cause__``). These
+  validate arguments, so ``chex.disable_asserts()`` does not turn them off.
 * Values (NaN/inf, labels outside their set, non-positive hyperparameters) are checked eagerly
   when the value is concrete. Under ``jit``/``vmap`` the value is a tracer: the check is skipped
   and solvers report the problem through their int32 ``status`` (see :mod:`jaxdl.results`).
-* :func:`assert_psd` and :func:`assert_symmetric` are eager assertions (``AssertionError`` with the
-  offending eigenvalue or asymmetry and the tolerance); :func:`is_psd` and :func:`is_symmetric`
-  are their jittable predicate forms.
+* :func:`assert_psd` and :func:`assert_symmetric` are chex value assertions: called eagerly they
+  raise ``AssertionError`` with the offending eigenvalue or asymmetry and the tolerance; inside a
+  jitted function wrapped with ``chex.chexify`` they check the traced values and the chexified
+  call raises the same facts; ``chex.disable_asserts()`` turns them off, as it does chex's own.
+  :func:`is_psd` and :func:`is_symmetric` are their jittable predicate forms (no chexify needed).
+
+Example:
+  >>> import chex, jax, jax.numpy as jnp
+  >>> from jaxdl import checks
+  >>> @chex.chexify
+  ... @jax.jit
+  ... def newton_direction(H, g):
+  ...     checks.assert_psd(H)  # checked on the traced Hessian
+  ...     return -jnp.linalg.solve(H, g)
+  >>> newton_direction(jnp.eye(2), jnp.ones(2))
+  Array([-1., -1.], dtype=float32)
 """
 
 from __future__ import annotations
@@ -23,6 +38,8 @@ import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+from chex._src import asserts_internal as _chex_internal
+from jax.experimental import checkify
 
 __all__ = [
     "is_concrete",
@@ -34,6 +51,7 @@ __all__ = [
     "positive_int",
     "float_dtype",
     "shape_tuple",
+    "vector",
     "default_rtol",
     "is_symmetric",
     "is_psd",
@@ -56,6 +74,33 @@ def is_concrete(x: Any) -> bool:
 
 def _shape_text(shape: tuple[Any, ...]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _unswitched(assertion: Any) -> Any:
+    """chex's check itself, without the switch that ``chex.disable_asserts()`` flips.
+
+    jaxdl's argument checks are input validation (a wrong rank or an integer dtype would give
+    wrong numbers, not an error), so they run whatever the user did to chex's assertions.
+    """
+    return getattr(assertion, "__wrapped__", assertion)
+
+
+_chex_rank = _unswitched(chex.assert_rank)
+_chex_shape = _unswitched(chex.assert_shape)
+_chex_type = _unswitched(chex.assert_type)
+# assert_axis_dimension_gteq calls this one through chex's switch: call it directly.
+_chex_axis = _unswitched(chex.assert_axis_dimension_comparator)
+
+
+def _via_chex(exc: type[Exception], message: Any, check: Any, *args: Any) -> None:
+    """Run the chex check ``check(*args)``; on failure raise ``exc(message())`` from chex's error.
+
+    ``message`` is a callable so that the passing path builds no string.
+    """
+    try:
+        check(*args)
+    except AssertionError as err:
+        raise exc(message()) from err
 
 
 def float_array(
@@ -88,11 +133,12 @@ def float_array(
       A ``jax.Array`` with a floating dtype.
     """
     if isinstance(x, (jax.Array, np.ndarray, np.generic)):
-        dt = np.dtype(x.dtype)
-        if not np.issubdtype(dt, np.floating):
-            raise TypeError(
-                f"{name}: expected a floating-point array (float32 or float64), got dtype {dt}"
-            )
+        _via_chex(
+            TypeError,
+            lambda: f"{name}: expected a floating-point array (float32 or float64), got dtype "
+            f"{np.dtype(x.dtype)}",
+            _chex_type, x, float,
+        )
         arr = jnp.asarray(x)
     elif isinstance(x, (bool, np.bool_)):
         raise TypeError(f"{name}: expected a floating-point value, got bool {x!r}")
@@ -116,29 +162,31 @@ def float_array(
 
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
-        if arr.ndim not in allowed:
-            want = " or ".join(f"{a}-D" for a in allowed)
-            extra = f" of shape {_shape_text(shape)}" if shape is not None else ""
-            raise ValueError(
-                f"{name}: expected a {want} array{extra}, got {arr.ndim}-D shape "
-                f"{_shape_text(arr.shape)}"
-            )
-    if shape is not None:
-        if arr.ndim != len(shape):
-            raise ValueError(
-                f"{name}: expected a {len(shape)}-D array of shape {_shape_text(shape)}, got "
-                f"{arr.ndim}-D shape {_shape_text(arr.shape)}"
-            )
-        for want, got in zip(shape, arr.shape, strict=True):
-            if isinstance(want, int) and want != got:
-                raise ValueError(
-                    f"{name}: expected shape {_shape_text(shape)}, got {_shape_text(arr.shape)}"
-                )
-    if min_size and any(s < min_size for s in arr.shape):
-        raise ValueError(
-            f"{name}: expected every axis to have length >= {min_size}, got shape "
-            f"{_shape_text(arr.shape)}"
+        extra = f" of shape {_shape_text(shape)}" if shape is not None else ""
+        _via_chex(
+            ValueError,
+            lambda: f"{name}: expected a {' or '.join(f'{a}-D' for a in allowed)} array{extra}, "
+            f"got {arr.ndim}-D shape {_shape_text(arr.shape)}",
+            _chex_rank, arr, set(allowed),
         )
+    if shape is not None:
+        # Named (str) and None entries are free; ints must match.
+        _via_chex(
+            ValueError,
+            lambda: f"{name}: expected a {len(shape)}-D array of shape {_shape_text(shape)}, got "
+            f"{arr.ndim}-D shape {_shape_text(arr.shape)}" if arr.ndim != len(shape) else
+            f"{name}: expected shape {_shape_text(shape)}, got {_shape_text(arr.shape)}",
+            _chex_shape, arr, tuple(s if isinstance(s, int) else None for s in shape),
+        )
+    if min_size:
+        for axis in range(arr.ndim):
+            _via_chex(
+                ValueError,
+                lambda: f"{name}: expected every axis to have length >= {min_size}, got shape "
+                f"{_shape_text(arr.shape)}",
+                _chex_axis, arr, axis, lambda length: length >= min_size,
+                f"greater than or equal to '{min_size}'",
+            )
     if is_concrete(arr) and not (allow_inf and allow_nan):
         # Small host arrays are counted by NumPy (no per-shape compile, no copy on the CPU);
         # large ones, and arrays on an accelerator, by one jitted parallel reduction.
@@ -193,10 +241,13 @@ def common_dtype(**arrays: jax.Array) -> np.dtype:
             continue
         if first is None:
             first_name, first = nm, np.dtype(a.dtype)
-        elif np.dtype(a.dtype) != first:
-            raise TypeError(
-                f"{nm}: expected dtype {first} (the dtype of {first_name}), got "
-                f"{np.dtype(a.dtype)}; cast the inputs to one float dtype"
+        else:
+            _via_chex(
+                TypeError,
+                lambda nm=nm, a=a, first=first, first_name=first_name: f"{nm}: expected dtype "
+                f"{first} (the dtype of {first_name}), got {np.dtype(a.dtype)}; cast the inputs "
+                "to one float dtype",
+                _chex_type, a, first,
             )
     if first is None:
         first = np.dtype(jnp.result_type(float))
@@ -209,11 +260,12 @@ def binary_labels(name: str, y: Any, n: int, dtype: Any) -> jax.Array:
         y = np.asarray(y)
     if not hasattr(y, "shape"):
         raise TypeError(f"{name}: expected an array of 0/1 labels, got {type(y).__name__}")
-    if y.ndim != 1 or y.shape[0] != n:
-        raise ValueError(
-            f"{name}: expected shape ({n},) (one 0/1 label per row of X), got "
-            f"{_shape_text(tuple(y.shape))}"
-        )
+    _via_chex(
+        ValueError,
+        lambda: f"{name}: expected shape ({n},) (one 0/1 label per row of X), got "
+        f"{_shape_text(tuple(y.shape))}",
+        _chex_shape, y, (n,),
+    )
     if is_concrete(y):
         host = np.asarray(y)
         if host.dtype.kind not in "biuf":
@@ -236,9 +288,16 @@ def class_labels(name: str, y: Any, n: int, k: int | None) -> jax.Array:
     """
     if isinstance(y, (list, tuple)):
         y = np.asarray(y)
-    if not hasattr(y, "shape") or y.ndim != 1 or y.shape[0] != n:
-        got = _shape_text(tuple(y.shape)) if hasattr(y, "shape") else type(y).__name__
-        raise ValueError(f"{name}: expected shape ({n},) (one class id per row of X), got {got}")
+    if not hasattr(y, "shape"):
+        raise ValueError(
+            f"{name}: expected shape ({n},) (one class id per row of X), got {type(y).__name__}"
+        )
+    _via_chex(
+        ValueError,
+        lambda: f"{name}: expected shape ({n},) (one class id per row of X), got "
+        f"{_shape_text(tuple(y.shape))}",
+        _chex_shape, y, (n,),
+    )
     if is_concrete(y):
         host = np.asarray(y)
         if host.dtype.kind not in "biuf":
@@ -343,6 +402,34 @@ def shape_tuple(name: str, shape: Any) -> tuple[int, ...]:
     return tuple(int(s) for s in shape)
 
 
+def vector(name: str, v: Any, length: int, what: str) -> jax.Array:
+    """A float vector of shape ``(length,)``, checked by :func:`float_array` and chex.
+
+    Args:
+      name: the argument's name, used in error messages.
+      v: the value.
+      length: the required length.
+      what: why that length, for the message (e.g. ``"one noise factor per weight"``).
+
+    Returns:
+      ``v`` as a floating jax array of shape ``(length,)``.
+
+    Example:
+      >>> from jaxdl import checks
+      >>> checks.vector("beta", [1.0, 2.0, 3.0], 2, "one noise factor per weight")
+      Traceback (most recent call last):
+      ...
+      ValueError: beta: expected shape (2,) (one noise factor per weight), got shape (3,)
+    """
+    v = float_array(name, v, ndim=1)
+    _via_chex(
+        ValueError,
+        lambda: f"{name}: expected shape ({length},) ({what}), got shape {_shape_text(v.shape)}",
+        _chex_shape, v, (length,),
+    )
+    return v
+
+
 # ----------------------------------------------------------------------------------------------
 # Symmetric / PSD matrices.
 
@@ -358,11 +445,13 @@ def default_rtol(dtype: Any, size: int) -> float:
 
 def _square(name: str, H: Any) -> jax.Array:
     H = float_array(name, H, allow_inf=True, allow_nan=True)
-    if H.ndim < 2 or H.shape[-1] != H.shape[-2]:
-        raise ValueError(
-            f"{name}: expected a square matrix (or a batch of them) of shape (..., d, d), got "
-            f"shape {_shape_text(H.shape)}"
-        )
+    d = H.shape[-1] if H.ndim else None
+    _via_chex(
+        ValueError,
+        lambda: f"{name}: expected a square matrix (or a batch of them) of shape (..., d, d), got "
+        f"shape {_shape_text(H.shape)}",
+        _chex_shape, H, (..., d, d),
+    )
     return H
 
 
@@ -421,14 +510,9 @@ def is_psd(H: Any, *, rtol: float | None = None, atol: float = 0.0) -> jax.Array
     return finite & (lam_min >= -(rtol * scale + atol / unit))
 
 
-def assert_symmetric(
+def _assert_symmetric_eager(
     H: Any, *, rtol: float | None = None, atol: float = 0.0, name: str = "H"
 ) -> None:
-    """Eagerly assert that ``H`` (or each matrix of a batch) is symmetric to a tolerance.
-
-    Raises:
-      AssertionError: naming the largest asymmetry ``max|H - H^T|`` and the tolerance.
-    """
     H = _square(name, H)
     rtol = default_rtol(H.dtype, H.shape[-1]) if rtol is None else rtol
     asym, scale = (np.asarray(a) for a in _asymmetry(H))
@@ -445,17 +529,9 @@ def assert_symmetric(
         )
 
 
-def assert_psd(H: Any, *, rtol: float | None = None, atol: float = 0.0, name: str = "H") -> None:
-    """Eagerly assert that ``H`` (or each matrix of a batch) is positive semidefinite.
-
-    The test is on the symmetric part's smallest eigenvalue ``lam_min``:
-    ``lam_min >= -(rtol * max|eigenvalue| + atol)``, with ``rtol`` from :func:`default_rtol`
-    unless given, so rounding does not raise false alarms while a negative eigenvalue of
-    relative size ``1e-3`` is caught (float32 up to ``d`` of a few hundred).
-
-    Raises:
-      AssertionError: giving the smallest eigenvalue and the tolerance.
-    """
+def _assert_psd_eager(
+    H: Any, *, rtol: float | None = None, atol: float = 0.0, name: str = "H"
+) -> None:
     H = _square(name, H)
     if not bool(np.all(np.isfinite(np.asarray(H)))):
         raise AssertionError(f"{name} is not positive semidefinite: it has NaN or inf entries")
@@ -473,3 +549,153 @@ def assert_psd(H: Any, *, rtol: float | None = None, atol: float = 0.0, name: st
             f"{lam_min.ravel()[i]:.3e} < -{tol.ravel()[i]:.3e} (tolerance: rtol {rtol:.1e} x "
             f"largest |eigenvalue| {scale.ravel()[i]:.3e} + atol {atol:.1e})"
         )
+
+
+def _traced_batch_element(flat_index: jax.Array, shape: tuple[int, ...]) -> tuple[str, dict]:
+    """The ``(batch element (i, j))`` text as a checkify format string and its arguments."""
+    if not shape:
+        return "", {}
+    idx = jnp.unravel_index(flat_index, shape)
+    fields = ", ".join(f"{{b{k}}}" for k in range(len(shape))) + ("," if len(shape) == 1 else "")
+    return f" (batch element ({fields}))", {f"b{k}": j for k, j in enumerate(idx)}
+
+
+def _assert_symmetric_traced(
+    H: Any, *, rtol: Any = None, atol: Any = 0.0, name: str = "H"
+) -> jax.Array:
+    """The chexify form of :func:`assert_symmetric`: ``checkify.check`` on traced values."""
+    H = _square(name, H)
+    rtol = default_rtol(H.dtype, H.shape[-1]) if rtol is None else rtol
+    asym, scale = _asymmetry(H)
+    tol = rtol * scale + atol
+    ok = jnp.isfinite(scale) & (asym <= tol)
+    i = jnp.argmax(jnp.where(ok, -jnp.inf, asym - tol).ravel())
+    where, fmt = _traced_batch_element(i, asym.shape)
+    checkify.check(
+        jnp.all(ok),
+        f"{name} is not symmetric{where}: largest asymmetry max|H - H^T| = {{a:.3e}} exceeds the "
+        "tolerance {t:.3e} (rtol {r:.1e} x max|H| {s:.3e} + atol {at:.1e})",
+        a=asym.ravel()[i], t=tol.ravel()[i], r=jnp.asarray(rtol), s=scale.ravel()[i],
+        at=jnp.asarray(atol), **fmt,
+    )
+    return jnp.all(ok)
+
+
+def _assert_psd_traced(
+    H: Any, *, rtol: Any = None, atol: Any = 0.0, name: str = "H"
+) -> jax.Array:
+    """The chexify form of :func:`assert_psd`: ``checkify.check`` on traced values."""
+    H = _square(name, H)
+    rtol = default_rtol(H.dtype, H.shape[-1]) if rtol is None else rtol
+    finite = jnp.all(jnp.isfinite(H), axis=(-2, -1))
+    checkify.check(
+        jnp.all(finite), f"{name} is not positive semidefinite: it has NaN or inf entries"
+    )
+    safe = jnp.where(finite[..., None, None], H, jnp.zeros_like(H))
+    lam_s, scale_s, unit = _eig_extremes(safe)
+    margin = lam_s + (rtol * scale_s + atol / unit)  # >= 0 passes, in the units `unit`
+    ok = finite & (margin >= 0)
+    i = jnp.argmin(jnp.where(finite, margin, jnp.inf).ravel())
+    where, fmt = _traced_batch_element(i, lam_s.shape)
+    scale = (scale_s * unit).ravel()[i]
+    checkify.check(
+        jnp.all(ok | ~finite),
+        f"{name} is not positive semidefinite{where}: smallest eigenvalue {{lam:.3e}} < "
+        "-{tol:.3e} (tolerance: rtol {r:.1e} x largest |eigenvalue| {s:.3e} + atol {at:.1e})",
+        lam=(lam_s * unit).ravel()[i], tol=rtol * scale + atol, r=jnp.asarray(rtol), s=scale,
+        at=jnp.asarray(atol), **fmt,
+    )
+    return jnp.all(ok)
+
+
+def _value_assertion(eager: Any, traced: Any, name: str) -> Any:
+    """A chex value assertion whose eager form raises jaxdl's own message unchanged.
+
+    Concrete arguments go straight to ``eager`` (no tracing, no chex prefix on the message);
+    traced ones go through chex's value-assertion machinery (``chex.chexify`` required, as for
+    chex's own value assertions). ``chex.disable_asserts()`` switches both off.
+    """
+    chexified = _chex_internal.chex_assertion(eager, traced, name=name)
+
+    @functools.wraps(eager)
+    def assertion(H: Any, *, rtol: Any = None, atol: Any = 0.0, name: str = "H") -> None:
+        if _chex_internal.DISABLE_ASSERTIONS:
+            return
+        if is_concrete(H) and is_concrete(rtol) and is_concrete(atol):
+            eager(H, rtol=rtol, atol=atol, name=name)
+        else:
+            try:
+                chexified(H, rtol=rtol, atol=atol, name=name)
+            except RuntimeError as err:  # traced outside chex.chexify
+                raise RuntimeError(
+                    f"{err} (jaxdl.checks.{eager.__name__[1:-6]} on traced values; for a "
+                    "jittable boolean without chexify use is_psd / is_symmetric)"
+                ) from err
+
+    return assertion
+
+
+def assert_symmetric(
+    H: Any, *, rtol: float | None = None, atol: float = 0.0, name: str = "H"
+) -> None:
+    """Assert that ``H`` (or each matrix of a batch) is symmetric to a tolerance.
+
+    The test is ``max|H - H^T| <= rtol * max|H| + atol`` (:func:`is_symmetric`). Eager, or
+    inside a jitted function wrapped with ``chex.chexify`` (a chex value assertion).
+
+    Args:
+      H: a matrix ``(d, d)`` or a batch ``(..., d, d)``.
+      rtol: relative tolerance (default :func:`default_rtol`).
+      atol: absolute tolerance.
+      name: the name used in the message.
+
+    Raises:
+      AssertionError: naming the largest asymmetry ``max|H - H^T|`` and the tolerance (under
+        ``chexify``, raised by the chexified call).
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from jaxdl import checks
+      >>> checks.assert_symmetric(jnp.array([[1.0, 2.0], [2.5, 1.0]]))
+      Traceback (most recent call last):
+      ...
+      AssertionError: H is not symmetric: largest asymmetry max|H - H^T| = 5.000e-01 exceeds ...
+    """
+    _assert_symmetric(H, rtol=rtol, atol=atol, name=name)
+
+
+def assert_psd(H: Any, *, rtol: float | None = None, atol: float = 0.0, name: str = "H") -> None:
+    """Assert that ``H`` (or each matrix of a batch) is positive semidefinite.
+
+    The test is on the symmetric part's smallest eigenvalue ``lam_min``:
+    ``lam_min >= -(rtol * max|eigenvalue| + atol)``, with ``rtol`` from :func:`default_rtol`
+    unless given, so rounding does not raise false alarms while a negative eigenvalue of
+    relative size ``1e-3`` is caught (float32 up to ``d`` of a few hundred). Eager, or inside a
+    jitted function wrapped with ``chex.chexify`` (a chex value assertion).
+
+    Args:
+      H: a matrix ``(d, d)`` or a batch ``(..., d, d)``.
+      rtol: relative tolerance (default :func:`default_rtol`).
+      atol: absolute tolerance.
+      name: the name used in the message.
+
+    Raises:
+      AssertionError: giving the smallest eigenvalue and the tolerance (under ``chexify``,
+        raised by the chexified call).
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from jaxdl import checks
+      >>> checks.assert_psd(jnp.array([[2.0, 0.0], [0.0, 1.0]]))  # passes silently
+      >>> checks.assert_psd(jnp.array([[1.0, 0.0], [0.0, -1.0]]), name="hess")
+      Traceback (most recent call last):
+      ...
+      AssertionError: hess is not positive semidefinite: smallest eigenvalue -1.000e+00 < ...
+    """
+    _assert_psd(H, rtol=rtol, atol=atol, name=name)
+
+
+_assert_symmetric = _value_assertion(
+    _assert_symmetric_eager, _assert_symmetric_traced, "assert_symmetric"
+)
+_assert_psd = _value_assertion(_assert_psd_eager, _assert_psd_traced, "assert_psd")

@@ -79,11 +79,7 @@ def _inputs(w: Any, x: Any, y_d: Any, **extra: Any) -> tuple[jax.Array, ...]:
     d = w.shape[0]
     if d == 0:
         raise ValueError("w: expected at least one weight (shape (d,) with d >= 1), got shape (0,)")
-    x = checks.float_array("x", x, ndim=1)
-    if x.shape != (d,):
-        raise ValueError(
-            f"x: expected shape ({d},) (one input per weight), got shape {tuple(x.shape)}"
-        )
+    x = checks.vector("x", x, d, "one input per weight")
     y_d = _data_scalar("y_d", y_d)
     dtype = checks.common_dtype(w=w, x=x, y_d=y_d, **extra)
     out = [w.astype(dtype), x.astype(dtype), y_d.astype(dtype)]
@@ -92,13 +88,7 @@ def _inputs(w: Any, x: Any, y_d: Any, **extra: Any) -> tuple[jax.Array, ...]:
 
 
 def _beta(beta: Any, d: int) -> jax.Array:
-    beta = checks.float_array("beta", beta, ndim=1)
-    if beta.shape != (d,):
-        raise ValueError(
-            f"beta: expected shape ({d},) (one noise factor per weight), got shape "
-            f"{tuple(beta.shape)}"
-        )
-    return beta
+    return checks.vector("beta", beta, d, "one noise factor per weight")
 
 
 def _d(w: Any) -> int:
