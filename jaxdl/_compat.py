@@ -1,7 +1,8 @@
-"""Shims over JAX API differences between the supported versions (jax >= 0.4.35).
+"""Shims over JAX API differences between the supported versions (jax >= 0.4.27).
 
 Each shim picks the current spelling where it exists and falls back to the older one, so the
-rest of the package is written once against one name.
+rest of the package is written once against one name. ``scripts/check_min_versions.sh`` runs the
+package at the declared minimum versions (pyproject.toml).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Iterator
 
 import jax
 
-__all__ = ["enable_x64"]
+__all__ = ["enable_x64", "optimization_barrier"]
 
 
 @contextlib.contextmanager
@@ -41,3 +42,9 @@ def enable_x64(flag: bool = True) -> Iterator[None]:
         ctx = experimental.enable_x64() if flag else experimental.disable_x64()
     with ctx:
         yield
+
+
+if hasattr(jax.lax, "optimization_barrier"):
+    optimization_barrier = jax.lax.optimization_barrier
+else:  # jax < 0.4.33: the same primitive, not yet exported (absent in 0.4.31, public in 0.4.33)
+    from jax._src.ad_checkpoint import _optimization_barrier as optimization_barrier
