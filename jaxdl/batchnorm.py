@@ -199,8 +199,12 @@ def forward(
       ``y``, shape ``(n, features)``.
 
     Example:
+      >>> import jax.numpy as jnp
+      >>> from jaxdl import batchnorm
       >>> x = jnp.array([[1.0, 2.0], [3.0, 6.0]])
-      >>> batchnorm.forward(x, jnp.ones(2), jnp.zeros(2), center_only=True)  # [[-1,-2],[1,2]]
+      >>> batchnorm.forward(x, jnp.ones(2), jnp.zeros(2), center_only=True)  # x - mean(x)
+      Array([[-1., -2.],
+             [ 1.,  2.]], dtype=float32)
 
     Reference: seed Q2(c) (mean-only); full BN as in Ioffe & Szegedy (2015).
     """

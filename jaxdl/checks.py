@@ -26,6 +26,7 @@ Example:
   ...     return -jnp.linalg.solve(H, g)
   >>> newton_direction(jnp.eye(2), jnp.ones(2))
   Array([-1., -1.], dtype=float32)
+  >>> newton_direction.wait_checks()  # a failed check raises here (or at the next call)
 """
 
 from __future__ import annotations
