@@ -303,10 +303,22 @@ def test_minimize_quadratic_in_one_step(dtype):
     _assert_well_formed(res)
     exact = np.linalg.solve(A, B)
     tol = {jnp.float64: 1e-13, jnp.float32: 1e-5}[dtype]
+    # The first step solves it: history[1] is A^{-1} b to rounding, its gradient rounding-sized.
     np.testing.assert_allclose(res.history[1], exact, rtol=tol, atol=tol)
-    # The first step solves it; the second, rounding-sized, confirms convergence.
-    assert int(res.status) == Status.CONVERGED and int(res.steps) == 2
-    assert float(res.residual_history[1]) <= 64 * EPS[dtype] * float(np.abs(B).max())
+    grad_floor = 64 * EPS[dtype] * float(np.abs(B).max())
+    assert float(res.residual_history[1]) <= grad_floor
+    # So the solver stops within one or two steps; which one is float rounding, not maths (it
+    # differs between CPUs and ISA levels): at step 1 when that gradient rounds to exactly zero
+    # (the f(x) == 0 rule), else after a second, rounding-sized step that meets the step rule.
+    steps = int(res.steps)
+    assert int(res.status) == Status.CONVERGED and steps in (1, 2), (int(res.status), steps)
+    if steps == 1:
+        assert float(res.residual_history[1]) == 0.0
+    else:
+        second = np.max(np.abs(np.asarray(res.history[2]) - np.asarray(res.history[1])))
+        assert second <= 64 * EPS[dtype] * np.linalg.cond(A) * float(np.abs(exact).max())
+        assert float(res.residual_history[2]) <= grad_floor
+    np.testing.assert_allclose(res.x, exact, rtol=tol, atol=tol)
 
 
 def test_minimize_rosenbrock():
