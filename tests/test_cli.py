@@ -387,25 +387,59 @@ def test_verify_json(capsys):
     assert [r["name"] for r in out["identities"]] == ["logistic.grad_w", "softmax.ce_hessian_psd"]
 
 
+FIRST, SECOND = "logistic.grad_w", "softmax.ce_hessian_psd"
+VERIFY_TWO = ["verify", "--dtype", "float32", "--trials", "1", "--only", FIRST, SECOND]
+
+
 def test_verify_prints_each_row_as_it_finishes(capsys, monkeypatch):
-    from jaxdl.verify import core
+    original = verify.run
+    at_start, after_each = [], []
 
-    first, second = "logistic.grad_w", "softmax.ce_hessian_psd"
-    seen = {}
-    original = core.check
+    def run(names=None, *, on_outcome=None, **kwargs):
+        if on_outcome is None:  # the CLI's up-front check of the names
+            return original(names, **kwargs)
+        at_start.append(capsys.readouterr().out)
 
-    def spy(identity, **kwargs):  # what was printed when each check started
-        seen.setdefault(identity.name, capsys.readouterr().out)
-        return original(identity, **kwargs)
+        def watch(outcome):  # what stdout holds once the CLI has handled this outcome
+            on_outcome(outcome)
+            after_each.append((outcome.name, capsys.readouterr().out))
 
-    monkeypatch.setattr(core, "check", spy)
-    code = cli.main(["verify", "--dtype", "float32", "--trials", "1", "--only", first, second])
+        return original(names, on_outcome=watch, **kwargs)
+
+    monkeypatch.setattr(verify, "run", run)
+    assert cli.main(VERIFY_TWO) == 0
     rest = capsys.readouterr().out
-    assert code == 0 and list(seen) == [first, second]
-    assert "identity" in seen[first].splitlines()[0]  # the header came before any work
-    before = seen[second].splitlines()
-    assert any(ln.startswith(first) and ln.rstrip().endswith("ok") for ln in before)
-    assert second in rest and "2 identities x 1 dtype(s): 2 ok, 0 failed" in rest
+    assert at_start and at_start[0].splitlines()[0].startswith("identity")  # header first
+    assert [name for name, _ in after_each] == [FIRST, SECOND]
+    for name, out in after_each:  # each row is out as soon as its outcome is
+        (line,) = out.splitlines()
+        assert line.startswith(name) and line.endswith("ok")
+    assert "2 identities x 1 dtype(s): 2 ok, 0 failed" in rest
+
+
+def test_verify_streams_rows_without_on_outcome(capsys, monkeypatch):
+    # A verify.run that takes no on_outcome (and no row formatter): the CLI runs one identity
+    # at a time and prints each row as it comes.
+    original = verify.run
+    calls = []
+
+    def run(names=None, *, dtypes=verify.DTYPES, seed=0, trials=3):
+        calls.append((list(names or []), capsys.readouterr().out))
+        return original(names, dtypes=dtypes, seed=seed, trials=trials)
+
+    monkeypatch.setattr(verify, "run", run)
+    for name in ("table_header", "format_row"):
+        monkeypatch.delattr(verify, name, raising=False)
+    assert cli.main(VERIFY_TWO) == 0
+    rest = capsys.readouterr().out
+    runs = [(names, out) for names, out in calls if len(names) == 1]
+    assert [names for names, _ in runs] == [[FIRST], [SECOND]]
+    before_first = "".join(out for _, out in calls[: calls.index(runs[0]) + 1])
+    assert before_first.splitlines()[0].startswith("identity")  # the header came first
+    assert FIRST not in before_first
+    (line,) = runs[1][1].splitlines()
+    assert line.startswith(FIRST) and line.endswith("ok")
+    assert SECOND in rest and "2 ok, 0 failed" in rest
 
 
 def test_verify_failure_exits_1(capsys, monkeypatch):
