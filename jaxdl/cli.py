@@ -195,6 +195,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from jaxdl import verify
 
     dtypes = verify.DTYPES if args.dtype == "both" else (args.dtype,)
+    names = args.only or None
+    with _flags({"names": "--only"}):
+        verify.run(names, dtypes=(), seed=args.seed, trials=args.trials)  # checks names only
     if args.json:
         def on_outcome(o):
             return None
@@ -205,9 +208,6 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         def on_outcome(o):
             print(row(o), flush=True)
 
-    names = args.only or None
-    with _flags({"names": "--only"}):
-        verify.run(names, dtypes=(), seed=args.seed, trials=args.trials)  # checks names only
     outcomes = _run_verify(verify, names, dtypes=dtypes, seed=args.seed, trials=args.trials,
                            on_outcome=on_outcome)
     failed = [o for o in outcomes if not o.ok]

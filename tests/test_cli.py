@@ -156,8 +156,9 @@ def test_bad_combination_exits_2_before_fitting(capsys, monkeypatch, argv, messa
 
 def test_unknown_identity_names_only(capsys):
     assert cli.main(["verify", "--only", "nope"]) == 2
-    err = capsys.readouterr().err
-    assert "--only: unknown identities ['nope']" in err
+    captured = capsys.readouterr()
+    assert "--only: unknown identities ['nope']" in captured.err
+    assert captured.out == ""  # not even the table's header
 
 
 def test_plot_into_missing_folder_fails_before_fitting(capsys, monkeypatch, tmp_path):
