@@ -7,11 +7,19 @@ In-process, :func:`digests` hashes the raw bytes of ``logistic.fit_newton``, ``l
 Across processes, :data:`FIT_SCRIPT` (a Newton fit in float64) runs twice with
 ``sys.executable`` and prints the hex of every field of the FitResult; both printouts must be
 equal to each other and to the same computation in this process.
+
+All of this is determinism on ONE machine: the subprocesses run on this CPU with this
+process's environment (``XLA_FLAGS`` included), so they compile for the same instruction set.
+Bitwise equality across machines is not asserted and does not hold in general: XLA compiles for
+the host's ISA (SSE4.2, AVX2, AVX-512, NEON), and a different vector width or FMA use changes
+the last bits of float results (e.g. whether a float32 Newton step lands on an exact zero
+gradient).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 
@@ -91,8 +99,9 @@ def test_in_process_repeat_is_bitwise_identical():
 def test_fit_in_fresh_processes_is_bitwise_identical(tmp_path):
     script = tmp_path / "fit_script.py"
     script.write_text(FIT_SCRIPT)
+    # Same machine, same environment (XLA_FLAGS, hence the same ISA): see the module docstring.
     runs = [subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                           timeout=300, check=False) for _ in range(2)]
+                           timeout=300, check=False, env=dict(os.environ)) for _ in range(2)]
     for r in runs:
         assert r.returncode == 0, r.stderr
     assert runs[0].stdout == runs[1].stdout
