@@ -19,13 +19,16 @@ softmax and are rejected eagerly.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
-from jaxdl import _fit, _linalg, _newton_step, _solver, checks
+from jaxdl import _fit, _inference, _linalg, _newton_step, _solver, checks
+from jaxdl._inference import Bootstrap, Inference
 from jaxdl.results import FitResult
 
 __all__ = [
@@ -43,6 +46,11 @@ __all__ = [
     "predict",
     "accuracy",
     "gd_step_bound",
+    "inference",
+    "summary",
+    "bootstrap",
+    "Inference",
+    "Bootstrap",
 ]
 
 
@@ -199,6 +207,23 @@ def _logits_of(theta: jax.Array, X: jax.Array, k: int) -> jax.Array:
     return jnp.concatenate([zf, jnp.zeros((X.shape[0], 1), X.dtype)], axis=1)
 
 
+def _kron_gram(C: jax.Array, A: jax.Array) -> jax.Array:
+    """``sum_n C_n (x) a_n a_n^T`` for ``C (n, m, m)``, ``A (n, q)``: ``(m q, m q)``, ordered as
+    the flat free rows ``theta`` (class-major)."""
+    m, q = C.shape[1], A.shape[1]
+    H = jnp.einsum("nkl,ni,nj->kilj", C, A, A, precision=_linalg.precision())
+    return H.reshape(m * q, m * q)
+
+
+def _hessian(Z: jax.Array, A: jax.Array, sw: jax.Array, k: int) -> jax.Array:
+    """Hessian of ``sum_n sw_n CE(z_n, y_n)`` over the free rows (no penalty), from the Q7
+    per-sample Hessians: ``sum_n C_n (x) a_n a_n^T``, ``C_n = sw_n (diag(p_n) - p_n p_n^T)``
+    restricted to the free classes, ``a_n = [x_n; 1]``. Used by the Newton fits and by
+    :func:`inference` (one formula, one place)."""
+    C = sw[:, None, None] * ce_hessian(Z)[:, : k - 1, : k - 1]
+    return _kron_gram(C, A)
+
+
 def _oracle(X, y, l2, sw, k):
     """Objective, closed-form gradient (Q3b) and Hessian (Q7) of softmax regression."""
     n, d = X.shape
@@ -218,10 +243,8 @@ def _oracle(X, y, l2, sw, k):
         return _linalg.matmul(G.T, A).reshape(-1) + l2 * ridge * theta
 
     def direction(theta, g, Z, solve_error):
-        C = sw[:, None, None] * ce_hessian(Z)[:, : k - 1, : k - 1]  # per-sample d2L/dz2
-        H = jnp.einsum("nkl,ni,nj->kilj", C, A, A, precision=_linalg.precision())
-        m = (k - 1) * (d + 1)
-        delta, ok = _newton_step.cholesky_direction(H.reshape(m, m) + jnp.diag(l2 * ridge), g)
+        H = _hessian(Z, A, sw, k) + jnp.diag(l2 * ridge)
+        delta, ok = _newton_step.cholesky_direction(H, g)
         return delta, ok, None, solve_error
 
     def separated(theta, Z):
@@ -512,3 +535,166 @@ def accuracy(W: Any, b: Any, X: Any, y: Any) -> jax.Array:
     W, b, X = _model_inputs(W, b, X)
     y = checks.class_labels("y", y, X.shape[0], W.shape[0])
     return jnp.mean((jnp.argmax(_scores(W, b, X), axis=1) == y).astype(X.dtype))
+
+
+# ----------------------------------------------------------------------------------------------
+# Inference in the reference-class parameterisation (jaxdl._inference does the rest).
+
+
+@functools.partial(jax.jit, static_argnames=("k", "robust"))
+def _wald(theta, X, y, sw, l2, level, fit_status, grad_norm, *, k, robust):
+    dtype = X.dtype
+    n, d = X.shape
+    Y = jax.nn.one_hot(y, k, dtype=dtype)
+    A = jnp.concatenate([X, jnp.ones((n, 1), dtype)], axis=1)
+    ridge = jnp.tile(jnp.concatenate([jnp.ones((d,), dtype), jnp.zeros((1,), dtype)]), k - 1)
+    Z = _logits_of(theta, X, k)
+    H = _hessian(Z, A, sw, k) + jnp.diag(l2 * ridge)
+    R = (softmax(Z) - Y)[:, : k - 1]  # per-sample score in z of the free classes
+    # HC0 meat: sum_n sw_n r_n r_n^T (x) a_n a_n^T (a weight-2 row counts as two rows).
+    meat = _kron_gram(sw[:, None, None] * R[:, :, None] * R[:, None, :], A) if robust else None
+    grad = _linalg.matmul((sw[:, None] * R).T, A).reshape(-1) + l2 * ridge * theta
+    counts = jnp.sum(sw[:, None] * Y, axis=0)
+    nobs = jnp.sum(sw)
+    ll_null = jnp.sum(jax.scipy.special.xlogy(counts, counts / nobs))
+    return _inference.compute(
+        theta.reshape(k - 1, d + 1), H, meat, grad,
+        grad_tol=_inference.stationary_tol(grad_norm, X, nobs),
+        log_likelihood=-jnp.sum(sw * cross_entropy(Z, Y)), ll_null=ll_null, nobs=nobs,
+        df_model=(k - 1) * d, l2=l2, level=level, fit_status=fit_status)
+
+
+def inference(
+    result: FitResult,
+    X: Any,
+    y: Any,
+    *,
+    l2: Any = 0.0,
+    sample_weight: Any = None,
+    robust: bool = False,
+    level: Any = 0.95,
+) -> Inference:
+    """Standard errors, Wald tests and confidence intervals for a softmax-regression fit.
+
+    In the reference-class parameterisation of :func:`fit_newton` (the last class's row of
+    ``[W, b]`` is 0; the free rows ``theta (K-1, d+1)``, intercept last in each row) the
+    covariance is ``H^{-1}`` with the Hessian of the fits, ``H = sum_n C_n (x) a_n a_n^T``
+    (``C_n = sw_n (diag(p_n) - p_n p_n^T)`` over the free classes, seed Q7) plus the ridge, or
+    with ``robust=True`` the HC0 sandwich ``H^{-1} M H^{-1}``,
+    ``M = sum_n sw_n r_n r_n^T (x) a_n a_n^T``, ``r_n = (p_n - y_n)`` over the free classes.
+    For ``l2 = 0`` the figures equal statsmodels' ``MNLogit`` whose reference (its first
+    category) is jaxdl's last class. Statuses, flags and eager errors as in
+    :func:`jaxdl.logistic.inference`.
+
+    Args:
+      result: a :class:`jaxdl.results.FitResult` of one fit (``params = (W (K, d), b (K,))``;
+        a full-parameterisation ``(W, b)`` is moved to the reference class first).
+      X, y: the data the fit used (``y`` class ids ``0..K-1``, ``K = W.shape[0]``).
+      l2, sample_weight, robust, level: as in :func:`jaxdl.logistic.inference`.
+
+    Returns:
+      :class:`jaxdl._inference.Inference` with ``params`` etc. of shape ``(K-1, d+1)`` and
+      ``cov`` ``((K-1)(d+1), (K-1)(d+1))``.
+
+    Example:
+      >>> from jaxdl import data, softmax
+      >>> ds = data.load_digits(); keep = ds.y < 3
+      >>> X = ds.X[keep][:, [20, 28, 36]] / 16; y = ds.y[keep]
+      >>> inf = softmax.inference(softmax.fit_newton(X, y), X, y)
+      >>> inf.std_err.shape, inf.status_name
+      ((2, 4), 'converged')
+
+    Reference: seeds Q3(b) and Q7.
+    """
+    W, b = result.params
+    X = checks.float_array("X", X, shape=("n", "d"))
+    W, b, X = _model_inputs(W, b, X)
+    n, d = X.shape
+    k = W.shape[0]
+    if k < 2:
+        raise ValueError(f"result: expected params for at least 2 classes, got W of shape "
+                         f"{tuple(W.shape)}")
+    y = checks.class_labels("y", y, n, k)
+    sw = _fit.sample_weight(sample_weight, n, X.dtype)
+    _fit.penalty(l2)
+    status = jnp.asarray(result.status)
+    if status.shape != ():
+        raise ValueError(f"result: expected one fit (a scalar status), got a batch of shape "
+                         f"{tuple(status.shape)}; vmap inference over the batch")
+    if checks.is_concrete(status):
+        _inference.raise_if_fit_failed(status, what="softmax.inference")
+    theta = _Model(k).join((W[:-1] - W[-1:], b[:-1] - b[-1:]))
+    inf = _wald(theta, X, y, sw, jnp.asarray(l2, X.dtype),
+                jnp.asarray(_inference.check_level(level), X.dtype), status,
+                jnp.asarray(result.grad_norm, X.dtype), k=k, robust=_inference.check_robust(robust))
+    if checks.is_concrete(inf.status):
+        _inference.raise_if_failed(inf, fit_status=status, what="softmax.inference")
+    return inf
+
+
+def summary(inference: Inference, *, feature_names: Any = None, class_names: Any = None,
+            dep_variable: str = "y") -> str:
+    """A statsmodels-style text table of :func:`inference`: one block per free class.
+
+    As :func:`jaxdl.logistic.summary`; each block holds one class's coefficients against the
+    reference (the last) class.
+
+    Args:
+      inference: one :class:`Inference` from :func:`inference`.
+      feature_names: ``d`` column names (default ``x0 ..``); the intercept is ``const``.
+      class_names: ``K`` class names (default ``0 .. K-1``).
+      dep_variable: the response's name.
+
+    Returns:
+      The table as a string.
+
+    Example:
+      >>> from jaxdl import data, softmax
+      >>> ds = data.load_digits(); keep = ds.y < 3
+      >>> X = ds.X[keep][:, [20, 28, 36]] / 16; y = ds.y[keep]
+      >>> inf = softmax.inference(softmax.fit_newton(X, y), X, y)
+      >>> print(softmax.summary(inf))  # doctest: +ELLIPSIS
+                               MNLogit Regression Results...
+
+    Reference: seeds Q3(b) and Q7.
+    """
+    rows = np.shape(inference.params)[0] if np.ndim(inference.params) == 2 else 0
+    names = [str(c) for c in range(rows + 1)] if class_names is None else [
+        str(c) for c in class_names]
+    if len(names) != rows + 1:
+        raise ValueError(f"class_names: expected {rows + 1} names (one per class), got "
+                         f"{len(names)}")
+    blocks = [f"{dep_variable}={c} vs {names[-1]}" for c in names[:-1]]
+    return _inference.summary(inference, model="MNLogit", ndim=2, feature_names=feature_names,
+                             dep_variable=dep_variable, blocks=blocks, what="softmax.summary")
+
+
+def bootstrap(
+    X: Any,
+    y: Any,
+    *,
+    key: Any,
+    num_resamples: int = 200,
+    num_classes: int | None = None,
+    l2: Any = 0.0,
+    sample_weight: Any = None,
+    max_steps: int = 50,
+    gtol: float | None = None,
+) -> Bootstrap:
+    """Bootstrap standard errors of the free rows ``(K-1, d+1)``, as
+    :func:`jaxdl.logistic.bootstrap` (one :func:`fit_newton_many` batch of count weights).
+
+    Returns:
+      :class:`jaxdl._inference.Bootstrap` with ``std_err`` of shape ``(K-1, d+1)``.
+
+    Reference: seeds Q3(b) and Q7.
+    """
+    X = checks.float_array("X", X, shape=("n", "d"))
+    num_resamples = checks.positive_int("num_resamples", num_resamples, minimum=2)
+    sw = None if sample_weight is None else _fit.sample_weight(sample_weight, X.shape[0], X.dtype)
+    counts = _inference.bootstrap_counts(key, X.shape[0], num_resamples, X.dtype, sw)
+    res = fit_newton_many(X, y, num_classes=num_classes, sample_weight=counts, l2=l2,
+                          max_steps=max_steps, gtol=gtol)
+    W, b = res.params
+    rows = jnp.concatenate([W[:, :-1], b[:, :-1, None]], axis=2)
+    return _inference.bootstrap_std_err(rows, res.status)
