@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxdl import _linalg
+from jaxdl import _compat, _linalg
 
 __all__ = ["GRAM_BLOCK", "OUTER_MAX", "weighted_gram", "assemble", "packed_outer",
            "from_packed"]
@@ -102,7 +102,7 @@ def packed_outer(X: jax.Array) -> tuple[np.ndarray, jax.Array]:
     index[rows, cols] = index[cols, rows] = np.arange(rows.size)
     # Materialised once: fused into the loop's matrix product, XLA would rebuild it every step
     # and lose the fast GEMM kernel.
-    return index, jax.lax.optimization_barrier(packed)
+    return index, _compat.optimization_barrier(packed)
 
 
 def from_packed(outer: tuple[np.ndarray, jax.Array], s: jax.Array) -> jax.Array:

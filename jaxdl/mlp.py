@@ -133,7 +133,11 @@ def init_params(
       :class:`Params`.
 
     Example:
+      >>> import jax
+      >>> from jaxdl import mlp
       >>> params = mlp.init_params(jax.random.key(0), 64, 32, 10)
+      >>> params.W1.shape, params.W2.shape
+      ((32, 64), (10, 32))
 
     Reference: seed Q3(c) (the seed does not specify an initialisation).
     """
@@ -308,6 +312,8 @@ def forward(
       Logits of shape ``(K,)`` or ``(B, K)``.
 
     Example:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxdl import mlp
       >>> params = mlp.init_params(jax.random.key(0), 4, 8, 3)
       >>> mask = mlp.sample_mask(jax.random.key(1), (8,))
       >>> mlp.forward(params, jnp.ones(4), mask).shape
