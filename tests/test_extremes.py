@@ -639,6 +639,12 @@ def _fit_summary(res):
     return res.loss, res.grad_norm, res.status
 
 
+def _inference(mod, X, y):
+    """Standard errors etc. of a well-conditioned ridge fit (l2 = 1), its array fields only."""
+    inf = mod.inference(mod.fit_newton(X, y, l2=1.0), X, y, l2=1.0)
+    return [a for a in jax.tree.leaves(inf) if isinstance(a, jax.Array)]
+
+
 def _newton_res(i):
     return newton.root(_sq, jnp.asarray(1.0, i.dtype), max_steps=10)
 
@@ -676,16 +682,20 @@ TABLE: dict[str, Call | Free | Covered] = {
     "checks.assert_psd": Call(lambda i: __import__("jaxdl").checks.assert_psd(i.H)),
     "checks.assert_shape": Free("chex.assert_shape: compares shapes only"),
     "checks.assert_rank": Free("chex.assert_rank: compares ranks only"),
+    "checks.vector": Call(lambda i: __import__("jaxdl").checks.vector(
+        "w", i.w, 2, "one weight per column of X")),
     # results
     "results.message": Free("maps an int32 status code to text"),
     "results.succeeded": Free("maps int32 status codes to booleans"),
     "results.raise_if_failed": Free("reads int32 status codes only"),
+    "results.status_name": Free("maps int32 status codes to names"),
     # logistic
     "logistic.loss": Covered(_EXT + "test_logistic_loss_grad_hessian_at_extreme_logits"),
     "logistic.grad": Covered(_EXT + "test_logistic_loss_grad_hessian_at_extreme_logits"),
     "logistic.hessian": Covered(_EXT + "test_logistic_hessian_rows_up_to_1e6"),
     "logistic.loss_from_logits": Covered(_EXT + "test_loss_from_logits_including_inf"),
     "logistic.predict_proba": Jit(lambda i: logistic.predict_proba(i.w, i.b, i.X)),
+    "logistic.predict": Jit(lambda i: logistic.predict(i.w, i.b, i.X)),
     "logistic.accuracy": Call(lambda i: logistic.accuracy(i.w, i.b, i.X, i.y)),
     "logistic.seed_update": Call(lambda i: optax.apply_updates(
         (i.w, i.b), logistic.seed_update(lr_w=0.1, lr_b=0.2).update(
@@ -697,6 +707,10 @@ TABLE: dict[str, Call | Free | Covered] = {
         i.fitX, i.fity, l2=jnp.asarray([0.5, 1.0], i.dtype)))[::2], 1e-5),
     "logistic.fit_lbfgs": Call(lambda i: _fit_summary(logistic.fit_lbfgs(
         i.fitX, i.fity, l2=1.0))[::2], 1e-5),
+    "logistic.inference": Call(lambda i: _inference(logistic, i.fitX, i.fity), 1e-4),
+    "logistic.bootstrap": Call(lambda i: logistic.bootstrap(
+        i.fitX, i.fity, key=jax.random.key(0), num_resamples=4, l2=1.0), None),
+    "logistic.summary": Free("formats an Inference (arrays already checked above) as text"),
     # softmax
     "softmax.softmax": Covered(_EXT + "test_softmax_k1000_extreme_spreads"),
     "softmax.log_softmax": Covered(_EXT + "test_softmax_k1000_extreme_spreads"),
@@ -709,6 +723,17 @@ TABLE: dict[str, Call | Free | Covered] = {
     "softmax.fit_gd": Call(lambda i: _fit_summary(softmax.fit_gd(
         i.fitX, i.fitk, lr=0.01, max_steps=100))[:1], 1e-5),
     "softmax.predict": Call(lambda i: softmax.predict(i.W2[:, :2], i.b2, i.X), None),
+    "softmax.predict_proba": Jit(lambda i: softmax.predict_proba(i.W2[:, :2], i.b2, i.X)),
+    "softmax.accuracy": Call(lambda i: softmax.accuracy(i.W2[:, :2], i.b2, i.X,
+                                                        jnp.asarray([0, 1, 2, 0, 1, 2]))),
+    "softmax.fit_lbfgs": Call(lambda i: _fit_summary(softmax.fit_lbfgs(
+        i.fitX, i.fitk, l2=1.0))[::2], 1e-5),
+    "softmax.fit_newton_many": Call(lambda i: _fit_summary(softmax.fit_newton_many(
+        i.fitX, i.fitk, l2=jnp.asarray([0.5, 1.0], i.dtype)))[::2], 1e-5),
+    "softmax.inference": Call(lambda i: _inference(softmax, i.fitX, i.fitk), 1e-4),
+    "softmax.bootstrap": Call(lambda i: softmax.bootstrap(
+        i.fitX, i.fitk, key=jax.random.key(0), num_resamples=4, l2=1.0), None),
+    "softmax.summary": Free("formats an Inference (arrays already checked above) as text"),
     "softmax.gd_step_bound": Call(lambda i: jnp.asarray(softmax.gd_step_bound(i.X), i.dtype)),
     # batchnorm
     "batchnorm.forward": Covered(_EXT + "test_batchnorm_zero_variance_feature"),
@@ -776,6 +801,7 @@ TABLE: dict[str, Call | Free | Covered] = {
     "data.make_multiclass": Covered(_DET),
     "data.make_separable": Covered(_DET),
     "data.standardize": Call(lambda i: __import__("jaxdl").data.standardize(i.X)),
+    "data.check_classes": Free("checks integer class ids, returns a Python int"),
     "data.train_test_split": Covered(_DET),
     # hessian
     "hessian.jacobian_of_gradient": Jit(lambda i: _jog_impl(jnp.asarray([0.3, -0.5, 0.7],
