@@ -66,3 +66,21 @@ def test_exact_identity_tolerance_capped():
                      rtol={"float64": 1e-6, "float32": 1e-5})
     with pytest.raises(ValueError, match="float64 tolerance must be <= 1e-10"):
         verify.register(loose)
+
+
+def test_run_reports_progress_in_table_rows():
+    seen = []
+    outcomes = verify.run(["logistic.grad_b", "logistic.grad_w"], dtypes=("float64",), trials=1,
+                          on_outcome=seen.append)
+    assert seen == outcomes and [o.name for o in seen] == ["logistic.grad_b", "logistic.grad_w"]
+    table = verify.format_table(outcomes).splitlines()
+    assert table == [*verify.table_header().splitlines(), *map(verify.format_row, outcomes)]
+    assert table[0].startswith("identity") and set(table[1]) <= {"-", " "}
+    # fixed widths: every column starts where the header's does
+    starts = [table[1].index(c) for c in ("-",)]
+    assert all(row.index("Q1") == table[0].index("seed") for row in table[2:]), starts
+
+
+def test_run_rejects_bad_dtype():
+    with pytest.raises(ValueError, match="dtypes:"):
+        verify.run(["logistic.grad_b"], dtypes=("float16",))

@@ -21,10 +21,19 @@ from jaxdl.verify import newton as _newton  # noqa: F401  (registers Q6)
 from jaxdl.verify import noise as _noise  # noqa: F401  (registers Q5)
 from jaxdl.verify import softmax as _softmax  # noqa: F401  (registers Q3a/b, Q7)
 from jaxdl.verify.core import (
+    ASYMPTOTIC_TOL as ASYMPTOTIC_TOL,
+)
+from jaxdl.verify.core import (
     DTYPES as DTYPES,
 )
 from jaxdl.verify.core import (
+    EXACT_RTOL as EXACT_RTOL,
+)
+from jaxdl.verify.core import (
     REGISTRY as REGISTRY,
+)
+from jaxdl.verify.core import (
+    STATISTICAL_TOL as STATISTICAL_TOL,
 )
 from jaxdl.verify.core import (
     Identity as Identity,
@@ -34,6 +43,9 @@ from jaxdl.verify.core import (
 )
 from jaxdl.verify.core import (
     check as check,
+)
+from jaxdl.verify.core import (
+    format_row as format_row,  # not in __all__ until tests/test_extremes.py's TABLE lists it
 )
 from jaxdl.verify.core import (
     format_table as format_table,
@@ -47,9 +59,14 @@ from jaxdl.verify.core import (
 from jaxdl.verify.core import (
     run as run,
 )
+from jaxdl.verify.core import (
+    table_header as table_header,  # not in __all__ until tests/test_extremes.py's TABLE lists it
+)
 
 __all__ = [
+    "ASYMPTOTIC_TOL",
     "DTYPES",
+    "EXACT_RTOL",
     "REGISTRY",
     "Identity",
     "Outcome",
@@ -58,4 +75,5 @@ __all__ = [
     "psd_identity",
     "register",
     "run",
+    "STATISTICAL_TOL",
 ]

@@ -6,11 +6,10 @@ import jax
 import jax.numpy as jnp
 
 from jaxdl import batchnorm
-from jaxdl.verify.core import Identity, register
+from jaxdl.verify.core import EXACT_RTOL, Identity, register
 
 N, F = 12, 4
 EPS = 1e-3  # large enough to matter in (var + eps) for the smallest sampled variances
-RTOL = {"float64": 1e-12, "float32": 1e-5}
 
 
 def sample(key, dtype):
@@ -64,7 +63,7 @@ register(Identity(
     closed_form=_backward(True),
     reference=_vjp(True),
     sample=sample,
-    rtol=RTOL,
+    rtol=EXACT_RTOL,
 ))
 
 register(Identity(
@@ -75,7 +74,7 @@ register(Identity(
     closed_form=_backward(False),
     reference=_vjp(False),
     sample=sample,
-    rtol=RTOL,
+    rtol=EXACT_RTOL,
 ))
 
 register(Identity(
@@ -85,5 +84,5 @@ register(Identity(
     closed_form=lambda x: batchnorm.jacobian_xhat(x.shape[0], dtype=x.dtype),
     reference=jax.jacfwd(_xhat_column),
     sample=sample_column,
-    rtol=RTOL,
+    rtol=EXACT_RTOL,
 ))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import types
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -23,9 +24,24 @@ __all__ = [
     "check",
     "run",
     "DTYPES",
+    "EXACT_RTOL",
+    "STATISTICAL_TOL",
+    "ASYMPTOTIC_TOL",
+    "table_header",
+    "format_row",
+    "format_table",
 ]
 
 DTYPES = ("float64", "float32")
+
+# Shared tolerance tables (read-only), per dtype name. The error they bound is the identity's
+# own unit (see Identity.kind).
+EXACT_RTOL: Mapping[str, float] = types.MappingProxyType({"float64": 1e-12, "float32": 1e-5})
+"""A closed form against autodiff: normwise relative error on the identity's scale."""
+STATISTICAL_TOL: Mapping[str, float] = types.MappingProxyType({"float64": 5.0, "float32": 5.0})
+"""A Monte-Carlo estimate: at most 5 standard errors from the exact value."""
+ASYMPTOTIC_TOL: Mapping[str, float] = types.MappingProxyType({"float64": 1.0, "float32": 1.0})
+"""A limit: within one predicted first-order deviation of it."""
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -137,85 +153,201 @@ def psd_identity(
     )
 
 
-@functools.cache
-def _errors(identity: Identity) -> Callable:
-    def errs(*args):
-        got = identity.closed_form(*args)
-        want = identity.reference(*args)
-        if jax.tree.structure(got) != jax.tree.structure(want):
-            raise TypeError(
-                f"identity {identity.name!r}: closed form and reference return different "
-                f"structures: {jax.tree.structure(got)} vs {jax.tree.structure(want)}"
-            )
-        diffs = [jnp.max(jnp.abs(g - r)) for g, r in zip(jax.tree.leaves(got),
-                                                          jax.tree.leaves(want), strict=True)]
-        abs_err = jnp.max(jnp.stack(diffs))
-        if identity.scale is None:
-            scale = jnp.max(jnp.stack([jnp.max(jnp.abs(r)) for r in jax.tree.leaves(want)]))
-        else:
-            scale = jnp.asarray(identity.scale(*args))
-        return abs_err, scale
+def _trial_errors(identity: Identity, args: tuple, rel, add) -> tuple[jax.Array, jax.Array]:
+    """(max |closed - reference|, scale) of one input; the closed form is first perturbed to
+    ``closed (1 + rel) + add * scale`` (both 0 outside the mutation tests)."""
+    got = identity.closed_form(*args)
+    want = identity.reference(*args)
+    if jax.tree.structure(got) != jax.tree.structure(want):
+        raise TypeError(
+            f"identity {identity.name!r}: closed form and reference return different "
+            f"structures: {jax.tree.structure(got)} vs {jax.tree.structure(want)}"
+        )
+    if identity.scale is None:
+        scale = jnp.max(jnp.stack([jnp.max(jnp.abs(r)) for r in jax.tree.leaves(want)]))
+    else:
+        scale = jnp.asarray(identity.scale(*args))
 
-    return jax.jit(errs)
+    def perturb(g):
+        g = jnp.where(rel == 0, g, g * jnp.asarray(1 + rel, g.dtype))
+        return jnp.where(add == 0, g, g + jnp.asarray(add * scale, g.dtype))
+
+    diffs = [jnp.max(jnp.abs(perturb(g) - r))
+             for g, r in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True)]
+    return jnp.max(jnp.stack(diffs)), scale
+
+
+def _group(identity: Identity) -> tuple[Identity, ...]:
+    """The registered identities drawing their inputs from ``identity``'s sampler (or just
+    ``identity``, if it is not registered): they share one compiled program."""
+    if REGISTRY.get(identity.name) is not identity:
+        return (identity,)
+    return tuple(i for i in REGISTRY.values() if i.sample is identity.sample)
+
+
+@functools.cache
+def _program(group: tuple[Identity, ...]) -> Callable:
+    def errs(keys, rel, add, *, dtype):
+        def one(key):
+            args = group[0].sample(key, jnp.dtype(dtype))
+            out = [_trial_errors(i, args, rel[j], add[j]) for j, i in enumerate(group)]
+            return jnp.stack([o[0] for o in out]), jnp.stack([o[1] for o in out])
+
+        abs_errs, scales = jax.lax.map(one, keys)
+        return abs_errs.T, scales.T
+
+    return jax.jit(errs, static_argnames="dtype")
+
+
+def _errors(identity: Identity) -> Callable:
+    """The jitted ``(keys, rel, add, *, dtype) -> (abs errors, scales)`` serving ``identity``.
+
+    One program per sampler (:func:`_group`), dtype and trial count: it draws each trial's
+    input once and compares every identity of the group on it (``rel``, ``add``: one entry per
+    identity, traced, so the mutation tests share the program); rows of the result follow
+    the group, columns the trials. Sharing the sampler and the compilation is what keeps the
+    cold start of ``jaxdl verify`` short.
+    """
+    return _program(_group(identity))
+
+
+def _evaluate(group: tuple[Identity, ...], dtype: str, seed: int, trials: int,
+              rel=None, add=None) -> list[Outcome]:
+    """The outcome of every identity of ``group`` (perturbed by ``rel``, ``add``; default 0)."""
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype: expected one of {DTYPES}, got {dtype!r}")
+    checks.positive_int("trials", trials)
+    n = len(group)
+    with enable_x64(dtype == "float64"):
+        keys = jax.random.split(jax.random.key(seed), trials)
+        rel = np.zeros(n) if rel is None else np.broadcast_to(np.asarray(rel, float), (n,))
+        add = np.zeros(n) if add is None else np.broadcast_to(np.asarray(add, float), (n,))
+        ftype = jnp.dtype(dtype)
+        abs_errs, scales = _program(group)(keys, jnp.asarray(rel, ftype), jnp.asarray(add, ftype),
+                                           dtype=dtype)
+        abs_errs = np.asarray(abs_errs, np.float64)
+        scales = np.asarray(scales, np.float64)
+    outcomes = []
+    for j, identity in enumerate(group):
+        worst_abs, worst_rel = _worst(abs_errs[j], scales[j])
+        tol = float(identity.rtol[dtype])
+        outcomes.append(Outcome(identity.name, identity.seed, identity.kind, dtype, worst_abs,
+                                worst_rel, tol, bool(worst_rel <= tol), trials))
+    return outcomes
+
+
+def _worst(abs_errs: np.ndarray, scales: np.ndarray) -> tuple[float, float]:
+    """The worst (absolute, relative) error over trials; NaN if any trial is not finite."""
+    worst_abs, worst_rel = 0.0, 0.0
+    for a, s in zip(abs_errs.tolist(), scales.tolist(), strict=True):
+        if a == 0.0:
+            rel = 0.0
+        elif s > 0 and np.isfinite(s):
+            rel = a / s
+        else:
+            rel = float("inf") if np.isfinite(a) else float("nan")
+        if not np.isfinite(a):
+            a, rel = float("nan"), float("nan")
+        worst_abs = a if np.isnan(a) or a > worst_abs else worst_abs
+        worst_rel = rel if np.isnan(rel) or rel > worst_rel else worst_rel
+    return worst_abs, worst_rel
 
 
 def check(identity: Identity, *, dtype: str = "float64", seed: int = 0,
           trials: int = 3) -> Outcome:
     """Run ``identity`` on ``trials`` random inputs in ``dtype``; return the worst error.
 
-    Float64 runs inside :func:`jaxdl._compat.enable_x64`, so the caller's global setting is untouched.
+    The inputs come from ``identity.sample`` at ``trials`` keys split from ``seed``. Float64
+    runs inside :func:`jaxdl._compat.enable_x64`, so the caller's global setting is untouched.
     """
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype: expected one of {DTYPES}, got {dtype!r}")
-    checks.positive_int("trials", trials)
-    with enable_x64(dtype == "float64"):
-        errs = _errors(identity)
-        keys = jax.random.split(jax.random.key(seed), trials)
-        worst_abs, worst_rel = 0.0, 0.0
-        for k in keys:
-            args = identity.sample(k, jnp.dtype(dtype))
-            a, s = (float(v) for v in errs(*args))
-            if a == 0.0:
-                rel = 0.0
-            elif s > 0 and np.isfinite(s):
-                rel = a / s
-            else:
-                rel = float("inf") if np.isfinite(a) else float("nan")
-            if not np.isfinite(a):
-                a, rel = float("nan"), float("nan")
-            worst_abs = a if np.isnan(a) or a > worst_abs else worst_abs
-            worst_rel = rel if np.isnan(rel) or rel > worst_rel else worst_rel
-    tol = float(identity.rtol[dtype])
-    return Outcome(identity.name, identity.seed, identity.kind, dtype, worst_abs, worst_rel, tol,
-                   bool(worst_rel <= tol), trials)
+    group = _group(identity)
+    return _evaluate(group, dtype, seed, trials)[group.index(identity)]
 
 
 def run(names: Iterable[str] | None = None, *, dtypes: Iterable[str] = DTYPES, seed: int = 0,
-        trials: int = 3) -> list[Outcome]:
-    """Check every registered identity (or those in ``names``) in each dtype."""
+        trials: int = 3, on_outcome: Callable[[Outcome], Any] | None = None) -> list[Outcome]:
+    """Check every registered identity (or those in ``names``) in each dtype.
+
+    Args:
+      names: identity names (default: the whole registry, in registration order).
+      dtypes: dtype names, each in :data:`DTYPES`.
+      seed: PRNG seed of the inputs.
+      trials: random inputs per identity and dtype.
+      on_outcome: called with each :class:`Outcome` as soon as it is known (progress output).
+
+    Returns:
+      The outcomes, identity-major.
+    """
     if names is None:
         selected = list(REGISTRY.values())
     else:
+        names = list(names)
         unknown = [n for n in names if n not in REGISTRY]
         if unknown:
             raise ValueError(f"names: unknown identities {unknown}; known: {sorted(REGISTRY)}")
         selected = [REGISTRY[n] for n in names]
-    return [check(i, dtype=d, seed=seed, trials=trials) for i in selected for d in dtypes]
+    dtypes = tuple(dtypes)
+    bad = [d for d in dtypes if d not in DTYPES]
+    if bad:
+        raise ValueError(f"dtypes: expected names in {DTYPES}, got {bad}")
+    checks.positive_int("trials", trials)
+    done: dict[tuple[str, str], Outcome] = {}
+    outcomes = []
+    for identity in selected:
+        for d in dtypes:
+            if (identity.name, d) not in done:  # the whole group is evaluated at once
+                group = _group(identity)
+                done.update(((i.name, d), o)
+                            for i, o in zip(group, _evaluate(group, d, seed, trials), strict=True))
+            outcome = done[identity.name, d]
+            outcomes.append(outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
+    return outcomes
 
 
-def format_table(outcomes: list[Outcome]) -> str:
+_HEAD = ("identity", "seed", "kind", "dtype", "max abs err", "max rel err", "tolerance", "ok")
+
+
+def _widths(name_width: int | None) -> tuple[int, ...]:
+    if name_width is None:
+        name_width = max([len(_HEAD[0]), *(len(n) for n in REGISTRY)])
+    seed_width = max([len(_HEAD[1]), *(len(i.seed) for i in REGISTRY.values())])
+    return (name_width, seed_width, max(map(len, KINDS)), max(map(len, DTYPES)),
+            len(_HEAD[4]), len(_HEAD[5]), len(_HEAD[6]), len("FAIL"))
+
+
+def _line(cells: Iterable[str], widths: tuple[int, ...]) -> str:
+    return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+
+def table_header(*, name_width: int | None = None) -> str:
+    """The two header lines (column names, then a rule) of :func:`format_table`.
+
+    Columns have fixed widths (the identity column fits every registered name, or
+    ``name_width``), so a caller can print the header, then each :func:`format_row` as its
+    outcome arrives (``run(..., on_outcome=...)``).
+    """
+    widths = _widths(name_width)
+    return _line(_HEAD, widths) + "\n" + "  ".join("-" * w for w in widths)
+
+
+def format_row(outcome: Outcome, *, name_width: int | None = None) -> str:
+    """One fixed-width line of :func:`format_table` for ``outcome`` (see :func:`table_header`)."""
+    o = outcome
+    cells = (o.name, o.seed, o.kind, o.dtype, f"{o.max_abs:.2e}", f"{o.max_rel:.2e}",
+             f"{o.tol:.1e}", "ok" if o.ok else "FAIL")
+    return _line(cells, _widths(name_width))
+
+
+def format_table(outcomes: Iterable[Outcome]) -> str:
     """One row per outcome: identity, seed question, kind, dtype, errors, tolerance, ok.
 
     For ``kind`` other than ``exact`` the "rel err" column is in the identity's own units
-    (standard errors, or units of the predicted gap); see :class:`Identity`.
+    (standard errors, or units of the predicted gap); see :class:`Identity`. The lines are
+    :func:`table_header` and one :func:`format_row` per outcome.
     """
-    head = ("identity", "seed", "kind", "dtype", "max abs err", "max rel err", "tolerance", "ok")
-    rows = [head] + [
-        (o.name, o.seed, o.kind, o.dtype, f"{o.max_abs:.2e}", f"{o.max_rel:.2e}", f"{o.tol:.1e}",
-         "ok" if o.ok else "FAIL")
-        for o in outcomes
-    ]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    outcomes = list(outcomes)
+    width = max([len(_HEAD[0]), *(len(n) for n in REGISTRY), *(len(o.name) for o in outcomes)])
+    return "\n".join([table_header(name_width=width),
+                      *(format_row(o, name_width=width) for o in outcomes)])

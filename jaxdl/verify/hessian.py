@@ -5,9 +5,7 @@ from __future__ import annotations
 import jax
 
 from jaxdl.hessian import EXAMPLES, jacobian_of_gradient
-from jaxdl.verify.core import Identity, register
-
-RTOL = {"float64": 1e-12, "float32": 1e-5}
+from jaxdl.verify.core import EXACT_RTOL, Identity, register
 
 
 def sample(key, dtype):
@@ -24,7 +22,7 @@ for i, ex in enumerate(EXAMPLES, start=1):
         closed_form=ex.hessian,
         reference=jax.hessian(ex.f),
         sample=sample,
-        rtol=RTOL,
+        rtol=EXACT_RTOL,
     ))
     register(Identity(
         name=f"hessian.jacfwd_grad[{i}]",
@@ -33,7 +31,7 @@ for i, ex in enumerate(EXAMPLES, start=1):
         closed_form=jacobian_of_gradient(ex.f, mode="fwd"),
         reference=jax.hessian(ex.f),
         sample=sample,
-        rtol=RTOL,
+        rtol=EXACT_RTOL,
     ))
     register(Identity(
         name=f"hessian.jacrev_grad[{i}]",
@@ -42,7 +40,7 @@ for i, ex in enumerate(EXAMPLES, start=1):
         closed_form=jacobian_of_gradient(ex.f, mode="rev"),
         reference=jax.hessian(ex.f),
         sample=sample,
-        rtol=RTOL,
+        rtol=EXACT_RTOL,
     ))
     register(Identity(
         name=f"hessian.symmetric[{i}]",
@@ -51,5 +49,5 @@ for i, ex in enumerate(EXAMPLES, start=1):
         closed_form=jacobian_of_gradient(ex.f, mode="rev"),
         reference=lambda x, f=ex.f: jacobian_of_gradient(f, mode="rev")(x).T,
         sample=sample,
-        rtol=RTOL,
+        rtol=EXACT_RTOL,
     ))

@@ -6,10 +6,9 @@ import jax
 import jax.numpy as jnp
 
 from jaxdl import logistic
-from jaxdl.verify.core import Identity, psd_identity, register
+from jaxdl.verify.core import EXACT_RTOL, Identity, psd_identity, register
 
 N, D = 48, 5
-RTOL = {"float64": 1e-12, "float32": 1e-5}
 
 
 def sample(key, dtype):
@@ -45,7 +44,7 @@ register(Identity(
     closed_form=lambda w, b, X, y: logistic.grad(w, b, X, y)[0],
     reference=lambda w, b, X, y: jax.grad(logistic.loss, argnums=0)(w, b, X, y),
     sample=sample,
-    rtol=RTOL,
+    rtol=EXACT_RTOL,
     scale=_terms_w,
 ))
 
@@ -56,7 +55,7 @@ register(Identity(
     closed_form=lambda w, b, X, y: logistic.grad(w, b, X, y)[1],
     reference=lambda w, b, X, y: jax.grad(logistic.loss, argnums=1)(w, b, X, y),
     sample=sample,
-    rtol=RTOL,
+    rtol=EXACT_RTOL,
     scale=_terms_b,
 ))
 
@@ -67,7 +66,7 @@ register(Identity(
     closed_form=lambda w, b, X, y: logistic.hessian(w, b, X),
     reference=lambda w, b, X, y: jax.hessian(_theta_loss)(jnp.append(w, b), X, y),
     sample=sample,
-    rtol=RTOL,
+    rtol=EXACT_RTOL,
 ))
 
 register(psd_identity(

@@ -10,11 +10,10 @@ import jax
 import jax.numpy as jnp
 
 from jaxdl import mlp
-from jaxdl.verify.core import Identity, register
+from jaxdl.verify.core import EXACT_RTOL, Identity, register
 
 D, H, K, B = 5, 8, 4, 6
 KEEP = 0.8
-RTOL = {"float64": 1e-12, "float32": 1e-5}
 
 
 # A standard normal exceeds this with probability KEEP: thresholding gives Bernoulli(KEEP).
@@ -76,7 +75,7 @@ register(Identity(
     closed_form=_closed,
     reference=_ref,
     sample=sample_one,
-    rtol=RTOL,
+    rtol=EXACT_RTOL,
 ))
 
 _closed, _ref = _pair(True)
@@ -87,7 +86,7 @@ register(Identity(
     closed_form=_closed,
     reference=_ref,
     sample=sample_batch,
-    rtol=RTOL,
+    rtol=EXACT_RTOL,
 ))
 
 del _closed, _ref

@@ -6,10 +6,9 @@ import jax
 import jax.numpy as jnp
 
 from jaxdl import mlp, net
-from jaxdl.verify.core import Identity, register
+from jaxdl.verify.core import EXACT_RTOL, Identity, register
 
 B, D, H, K = 6, 4, 5, 3
-RTOL = {"float64": 1e-12, "float32": 1e-5}
 
 
 def sample(key, dtype):
@@ -33,5 +32,5 @@ register(Identity(
     closed_form=net.grads,
     reference=jax.grad(net.loss),
     sample=sample,
-    rtol=RTOL,
+    rtol=EXACT_RTOL,
 ))

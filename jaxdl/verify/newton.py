@@ -31,10 +31,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxdl import newton
-from jaxdl.verify.core import Identity, register
+from jaxdl.verify.core import ASYMPTOTIC_TOL, EXACT_RTOL, Identity, register
 
-RTOL = {"float64": 1e-12, "float32": 1e-5}
-PREDICTED = {"float64": 1.0, "float32": 1.0}
 MAX_STEPS = 20
 
 
@@ -115,7 +113,7 @@ register(Identity(
     closed_form=lambda x: (x * x + 2) / (2 * x),
     reference=lambda x: newton.step(_sq, x),
     sample=_sample_scalar(0.5, 3.0),
-    rtol=RTOL,
+    rtol=EXACT_RTOL,
 ))
 
 register(Identity(
@@ -125,7 +123,7 @@ register(Identity(
     closed_form=lambda x: x - (jnp.cos(x) - x) / (-jnp.sin(x) - 1),
     reference=lambda x: newton.step(_cos, x),
     sample=_sample_scalar(0.0, 1.5),
-    rtol=RTOL,
+    rtol=EXACT_RTOL,
 ))
 
 register(Identity(
@@ -136,7 +134,7 @@ register(Identity(
     closed_form=lambda v: v - jnp.linalg.solve(system_jacobian(v), system(v)),
     reference=lambda v: newton.step(system, v),
     sample=_sample_system,
-    rtol=RTOL,
+    rtol=EXACT_RTOL,
 ))
 
 register(Identity(
@@ -147,7 +145,7 @@ register(Identity(
     closed_form=lambda x: x - (x**3 + x - 1) / (3 * x * x + 1),
     reference=lambda x: newton.minimize_step(objective, x),
     sample=_sample_scalar(0.0, 2.0),
-    rtol=RTOL,
+    rtol=EXACT_RTOL,
 ))
 
 register(Identity(
@@ -158,7 +156,7 @@ register(Identity(
     closed_form=lambda x: x * x * (6 * (x - x / 3) + 2) / (2 * (3 * x * x + 2 * x + 2)),
     reference=lambda x: newton.step(cubic, x) - 0,
     sample=_sample_scalar(0.25, 2.0),
-    rtol=RTOL,
+    rtol=EXACT_RTOL,
 ))
 
 
@@ -195,7 +193,7 @@ for _ex in ROOT_EXAMPLES:
         reference=lambda x0, ex=_ex: _last_step(ex, x0)[0],
         sample=lambda key, dtype, ex=_ex: (
             ex.x_star + jax.random.uniform(key, (), dtype, *ex.start),),
-        rtol=PREDICTED,
+        rtol=ASYMPTOTIC_TOL,
         scale=lambda x0, ex=_ex: _predicted_deviation(ex, x0),
         kind="asymptotic",
     ))

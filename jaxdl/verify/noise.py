@@ -14,12 +14,10 @@ import jax
 import jax.numpy as jnp
 
 from jaxdl import noise
-from jaxdl.verify.core import Identity, register
+from jaxdl.verify.core import EXACT_RTOL, STATISTICAL_TOL, Identity, register
 
 D = 5
 NUM_SAMPLES = 4096
-RTOL = {"float64": 1e-12, "float32": 1e-5}
-Z_TOL = {"float64": 5.0, "float32": 5.0}
 
 
 def sample(key, dtype):
@@ -56,7 +54,7 @@ register(Identity(
     closed_form=noise.grad,
     reference=jax.grad(noise.loss),
     sample=sample_beta,
-    rtol=RTOL,
+    rtol=EXACT_RTOL,
 ))
 
 register(Identity(
@@ -68,7 +66,7 @@ register(Identity(
     reference=lambda w, x, y_d, s: _gh(
         lambda b: jax.grad(noise.loss)(w, x, y_d, b), s, w.dtype),
     sample=sample,
-    rtol=RTOL,
+    rtol=EXACT_RTOL,
 ))
 
 register(Identity(
@@ -80,7 +78,7 @@ register(Identity(
     reference=lambda w, x, y_d, s: jax.grad(noise.clean_loss)(w, x, y_d)
     + jax.grad(lambda v: noise.penalty(v, x, sigma=s))(w),
     sample=sample,
-    rtol=RTOL,
+    rtol=EXACT_RTOL,
 ))
 
 register(Identity(
@@ -91,7 +89,7 @@ register(Identity(
     closed_form=lambda w, x, y_d, s: noise.expected_loss(w, x, y_d, sigma=s),
     reference=lambda w, x, y_d, s: _gh(lambda b: noise.loss(w, x, y_d, b), s, w.dtype),
     sample=sample,
-    rtol=RTOL,
+    rtol=EXACT_RTOL,
 ))
 
 
@@ -113,7 +111,7 @@ register(Identity(
     closed_form=lambda *a: _z_mc_grad(*a)[0],
     reference=lambda *a: _z_mc_grad(*a)[1],
     sample=sample_mc,
-    rtol=Z_TOL,
+    rtol=STATISTICAL_TOL,
     scale=lambda *a: jnp.ones(()),
     kind="statistical",
 ))
@@ -126,7 +124,7 @@ register(Identity(
     closed_form=lambda *a: _z_mc_loss(*a)[0],
     reference=lambda *a: _z_mc_loss(*a)[1],
     sample=sample_mc,
-    rtol=Z_TOL,
+    rtol=STATISTICAL_TOL,
     scale=lambda *a: jnp.ones(()),
     kind="statistical",
 ))

@@ -6,10 +6,9 @@ import jax
 import jax.numpy as jnp
 
 from jaxdl import softmax
-from jaxdl.verify.core import Identity, psd_identity, register
+from jaxdl.verify.core import EXACT_RTOL, Identity, psd_identity, register
 
 K = 7
-RTOL = {"float64": 1e-12, "float32": 1e-5}
 
 
 def sample_z(key, dtype):
@@ -38,7 +37,7 @@ register(Identity(
     closed_form=softmax.jacobian,
     reference=jax.jacrev(softmax.softmax),
     sample=sample_z,
-    rtol=RTOL,
+    rtol=EXACT_RTOL,
     scale=_p_scale,
 ))
 
@@ -49,7 +48,7 @@ register(Identity(
     closed_form=softmax.ce_grad,
     reference=jax.grad(softmax.cross_entropy),
     sample=sample_zy,
-    rtol=RTOL,
+    rtol=EXACT_RTOL,
     scale=lambda z, y: jnp.maximum(_p_scale(z), jnp.max(y)),
 ))
 
@@ -60,7 +59,7 @@ register(Identity(
     closed_form=lambda z, y: softmax.ce_hessian(z),
     reference=jax.hessian(softmax.cross_entropy),
     sample=sample_zy,
-    rtol=RTOL,
+    rtol=EXACT_RTOL,
     scale=_p_scale,
 ))
 
@@ -80,6 +79,6 @@ register(Identity(
     closed_form=lambda z: softmax.ce_hessian(z) @ jnp.ones_like(z),
     reference=lambda z: jnp.zeros_like(z),
     sample=sample_z,
-    rtol=RTOL,
+    rtol=EXACT_RTOL,
     scale=_p_scale,
 ))
