@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import inspect
 import json
 import math
 import os
@@ -156,41 +155,6 @@ def _flags(flags: Mapping[str, str]) -> Iterator[None]:
 # ---------------------------------------------------------------------------
 
 
-def _accepts(fn: Callable, name: str) -> bool:
-    try:
-        return name in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def _row_printer(verify) -> tuple[str, Callable]:
-    """The verification table's header and a one-row formatter (fixed width: rows stream)."""
-    if hasattr(verify, "table_header") and hasattr(verify, "format_row"):
-        return verify.table_header(), verify.format_row
-    width = max(len(n) for n in verify.REGISTRY)
-
-    def row(o) -> str:
-        return (f"{o.name:<{width}}  {o.seed:<4}  {o.kind:<11}  {o.dtype:<7}  {o.max_abs:>11.2e}"
-                f"  {o.max_rel:>11.2e}  {o.tol:>9.1e}  {'ok' if o.ok else 'FAIL'}")
-
-    head = (f"{'identity':<{width}}  {'seed':<4}  {'kind':<11}  {'dtype':<7}  {'max abs err':>11}"
-            f"  {'max rel err':>11}  {'tolerance':>9}  ok")
-    return head + "\n" + "-" * len(head), row
-
-
-def _run_verify(verify, names, *, dtypes, seed, trials, on_outcome) -> list:
-    if _accepts(verify.run, "on_outcome"):
-        return verify.run(names, dtypes=dtypes, seed=seed, trials=trials, on_outcome=on_outcome)
-    # verify.run without streaming: the same loop, one identity at a time.
-    selected = list(verify.REGISTRY) if names is None else list(names)
-    outcomes = []
-    for name in selected:
-        for o in verify.run([name], dtypes=dtypes, seed=seed, trials=trials):
-            on_outcome(o)
-            outcomes.append(o)
-    return outcomes
-
-
 def _cmd_verify(args: argparse.Namespace) -> int:
     from jaxdl import verify
 
@@ -202,14 +166,13 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         def on_outcome(o):
             return None
     else:
-        header, row = _row_printer(verify)
-        print(header, flush=True)
+        print(verify.table_header(), flush=True)
 
-        def on_outcome(o):
-            print(row(o), flush=True)
+        def on_outcome(o):  # one fixed-width row as each identity finishes
+            print(verify.format_row(o), flush=True)
 
-    outcomes = _run_verify(verify, names, dtypes=dtypes, seed=args.seed, trials=args.trials,
-                           on_outcome=on_outcome)
+    outcomes = verify.run(names, dtypes=dtypes, seed=args.seed, trials=args.trials,
+                          on_outcome=on_outcome)
     failed = [o for o in outcomes if not o.ok]
     if args.json:
         print(json.dumps({"ok": not failed, "identities": [o.as_dict() for o in outcomes]},

@@ -418,31 +418,6 @@ def test_verify_prints_each_row_as_it_finishes(capsys, monkeypatch):
     assert "2 identities x 1 dtype(s): 2 ok, 0 failed" in rest
 
 
-def test_verify_streams_rows_without_on_outcome(capsys, monkeypatch):
-    # A verify.run that takes no on_outcome (and no row formatter): the CLI runs one identity
-    # at a time and prints each row as it comes.
-    original = verify.run
-    calls = []
-
-    def run(names=None, *, dtypes=verify.DTYPES, seed=0, trials=3):
-        calls.append((list(names or []), capsys.readouterr().out))
-        return original(names, dtypes=dtypes, seed=seed, trials=trials)
-
-    monkeypatch.setattr(verify, "run", run)
-    for name in ("table_header", "format_row"):
-        monkeypatch.delattr(verify, name, raising=False)
-    assert cli.main(VERIFY_TWO) == 0
-    rest = capsys.readouterr().out
-    runs = [(names, out) for names, out in calls if len(names) == 1]
-    assert [names for names, _ in runs] == [[FIRST], [SECOND]]
-    before_first = "".join(out for _, out in calls[: calls.index(runs[0]) + 1])
-    assert before_first.splitlines()[0].startswith("identity")  # the header came first
-    assert FIRST not in before_first
-    (line,) = runs[1][1].splitlines()
-    assert line.startswith(FIRST) and line.endswith("ok")
-    assert SECOND in rest and "2 ok, 0 failed" in rest
-
-
 def test_verify_failure_exits_1(capsys, monkeypatch):
     name = "logistic.grad_w"
     original = verify.REGISTRY[name]
