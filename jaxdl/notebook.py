@@ -1,0 +1,174 @@
+"""What the notebooks in ``notebooks/`` share: the dtype pick, a seed question's identities,
+the seed notes of a docstring, and labelled figures.
+
+The notebooks are entry points (they print, plot and set JAX's config); this module only
+returns values, so each notebook cell stays one readable line and nothing is copied between
+notebooks. matplotlib is imported only by :func:`panels`.
+
+Example:
+  >>> from jaxdl import notebook
+  >>> notebook.pick_dtype("cpu", env={})
+  'float64'
+  >>> notebook.pick_dtype("tpu", env={})
+  'float32'
+  >>> notebook.identities("Q7")
+  ['softmax.ce_grad', 'softmax.ce_hessian', 'softmax.ce_hessian_psd', 'softmax.ce_hessian_singular']
+
+Reference: the seed's seven questions (Q1 to Q7), one notebook each.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+
+from jaxdl.verify import core as _verify
+
+__all__ = ["DTYPE_ENV", "pick_dtype", "describe_devices", "identities", "seed_notes", "panels"]
+
+DTYPE_ENV = "JAXDL_NOTEBOOK_DTYPE"
+"""Environment variable forcing a notebook's dtype (``float32`` or ``float64``)."""
+
+_DTYPES = ("float32", "float64")
+_QUESTION = re.compile(r"Q[1-7]")
+_SEED_PART = re.compile(r"Q(\d+)")
+
+
+def pick_dtype(backend: str | None = None, *, env: Mapping[str, str] | None = None) -> str:
+    """The dtype a notebook computes in: float64 where the backend has it, float32 on TPU.
+
+    ``env[DTYPE_ENV]`` (``"float32"`` or ``"float64"``), when set and non-empty, overrides the
+    pick; the test suite runs every notebook both ways with it.
+
+    Args:
+      backend: a JAX platform name (default: ``jax.default_backend()``).
+      env: where to read :data:`DTYPE_ENV` (default: ``os.environ``).
+
+    Returns:
+      ``"float64"`` or ``"float32"``.
+
+    Example:
+      >>> pick_dtype("gpu", env={"JAXDL_NOTEBOOK_DTYPE": "float32"})
+      'float32'
+
+    Reference: the design's precision rule (TPUs have no float64).
+    """
+    backend = jax.default_backend() if backend is None else backend
+    env = os.environ if env is None else env
+    forced = env.get(DTYPE_ENV, "")
+    if forced:
+        if forced not in _DTYPES:
+            raise ValueError(f"{DTYPE_ENV}: expected 'float32' or 'float64', got {forced!r}")
+        if forced == "float64" and backend == "tpu":
+            raise ValueError(f"{DTYPE_ENV}: expected 'float32' on TPU (no float64 there), "
+                             f"got {forced!r}")
+        return forced
+    return "float32" if backend == "tpu" else "float64"
+
+
+def describe_devices() -> str:
+    """One line: the JAX version, the default backend and its devices.
+
+    Example:
+      >>> describe_devices().startswith("jax ")
+      True
+    """
+    devices = ", ".join(str(d) for d in jax.devices())
+    return f"jax {jax.__version__} | backend {jax.default_backend()} | devices: {devices}"
+
+
+def identities(question: str) -> list[str]:
+    """The names of the registered identities of one seed question, in registry order.
+
+    An identity belongs to ``question`` when its ``seed`` names it: ``"Q3"`` selects the seeds
+    ``"Q3a"``, ``"Q3b/Q7"`` and ``"Q2/Q3c"``.
+
+    Args:
+      question: ``"Q1"`` to ``"Q7"``.
+
+    Returns:
+      Names for :func:`jaxdl.verify.run`.
+
+    Example:
+      >>> identities("Q1")[:2]
+      ['logistic.grad_w', 'logistic.grad_b']
+
+    Reference: :attr:`jaxdl.verify.Identity.seed`.
+    """
+    m = _QUESTION.fullmatch(question) if isinstance(question, str) else None
+    if m is None:
+        raise ValueError(f"question: expected 'Q1' to 'Q7', got {question!r}")
+    return [name for name, i in _verify.REGISTRY.items() if question in _questions(i.seed)]
+
+
+def _questions(seed: str) -> set[str]:
+    """The questions an identity's seed names: ``"Q2/Q3c"`` -> ``{"Q2", "Q3"}``."""
+    return {"Q" + q.group(1) for q in map(_SEED_PART.match, seed.split("/")) if q}
+
+
+def seed_notes(obj: Any) -> str:
+    """The paragraphs of ``obj``'s docstring that say where the seed differs.
+
+    A paragraph (text between blank lines) is kept when it mentions "the seed"; the notebooks
+    print these instead of restating the slips, so the library's docstring is the one copy.
+
+    Args:
+      obj: a module, function or class with a docstring.
+
+    Returns:
+      The kept paragraphs, separated by blank lines.
+
+    Example:
+      >>> from jaxdl import logistic
+      >>> "sign" in seed_notes(logistic)
+      True
+
+    Reference: ``/work/shared/seed/DIGEST.md`` marks each slip "(seed: ...)".
+    """
+    doc = inspect.getdoc(obj)
+    kept = [p for p in (doc or "").split("\n\n") if "the seed" in p.lower()]
+    if not kept:
+        raise ValueError(f"obj: expected a docstring that says where the seed differs, got "
+                         f"{getattr(obj, '__name__', type(obj).__name__)!r} without one")
+    return "\n\n".join(kept)
+
+
+def panels(*labels: tuple[str, str, str], width: float = 5.0, height: float = 3.6):
+    """A row of matplotlib axes, each with its title and axis labels set.
+
+    Args:
+      *labels: one ``(title, xlabel, ylabel)`` per panel, every string non-empty.
+      width, height: inches per panel.
+
+    Returns:
+      ``(figure, [axes, ...])``.
+
+    Example:
+      >>> fig, (ax,) = panels(("loss", "step", "loss"))
+      >>> ax.get_xlabel()
+      'step'
+
+    Reference: every notebook draws at least one labelled plot.
+    """
+    if not labels:
+        raise ValueError("labels: expected at least one (title, xlabel, ylabel), got none")
+    for j, spec in enumerate(labels):
+        if (not isinstance(spec, tuple) or len(spec) != 3
+                or not all(isinstance(s, str) and s for s in spec)):
+            raise ValueError(f"labels[{j}]: expected (title, xlabel, ylabel) of non-empty "
+                             f"strings, got {spec!r}")
+    import matplotlib.pyplot as plt  # lazily: jaxdl does not depend on matplotlib
+
+    fig, axes = plt.subplots(1, len(labels), figsize=(width * len(labels), height), squeeze=False)
+    axes = list(axes[0])
+    for ax, (title, xlabel, ylabel) in zip(axes, labels, strict=True):
+        ax.set_title(title)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+    fig.set_layout_engine("tight")
+    return fig, axes
