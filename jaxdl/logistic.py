@@ -283,12 +283,44 @@ def _oracle(X, y, l2, sw, *, mixed=False, outer=None, row_shards=1):
     )
 
 
+def _without_intercept(oracle, mask, hessian):
+    """``oracle`` with the entries of theta where ``mask`` is 0 (the intercepts) held at their
+    start value 0: their gradient entries are 0 and the Newton system has identity rows and
+    columns there, so gradient descent, L-BFGS and Newton never move them.
+
+    ``hessian``: ``aux -> H`` of the penalised objective (the model's closed form)."""
+
+    def grad(th, aux):
+        return mask * oracle.grad(th, aux)
+
+    def direction(th, g, aux, solve_error):
+        H = mask[:, None] * hessian(aux) * mask[None, :] + jnp.diag(1 - mask)
+        delta, ok = _newton_step.cholesky_direction(H, g)
+        return delta, ok, None, solve_error
+
+    return oracle._replace(grad=grad, direction=direction)
+
+
 @dataclasses.dataclass(frozen=True)
 class _Model:
-    """Logistic regression for :mod:`jaxdl._fit`: theta = [w; b] (b last, as in hessian)."""
+    """Logistic regression for :mod:`jaxdl._fit`: theta = [w; b] (b last, as in hessian).
+
+    ``intercept=False`` holds ``b`` at 0 (scikit-learn's ``fit_intercept=False``)."""
+
+    intercept: bool = True
 
     def oracle(self, X, y, l2, sw, *, mixed, outer, row_shards):
-        return _oracle(X, y, l2, sw, mixed=mixed, outer=outer, row_shards=row_shards)
+        oracle = _oracle(X, y, l2, sw, mixed=mixed, outer=outer, row_shards=row_shards)
+        if self.intercept:
+            return oracle
+        d = X.shape[1]
+        mask = jnp.concatenate([jnp.ones((d,), X.dtype), jnp.zeros((1,), X.dtype)])
+
+        def hessian(z):
+            return (_gram.weighted_gram(X, sw * _curvature(z), X.dtype, row_shards)
+                    + jnp.diag(l2 * mask))
+
+        return _without_intercept(oracle, mask, hessian)
 
     def split(self, theta, d):
         return theta[..., :-1], theta[..., -1]
@@ -345,10 +377,10 @@ def _fit_inputs(X: Any, y: Any, w0: Any, b0: Any, *, batched: bool = False):
     return X, y, _MODEL.join((w0, b0)), cold
 
 
-def _run(solver, X, y, w0, b0, sample_weight, **kw):
+def _run(solver, X, y, w0, b0, sample_weight, *, model=_MODEL, **kw):
     X, y, theta0, cold = _fit_inputs(X, y, w0, b0)
     sw = _fit.sample_weight(sample_weight, X.shape[0], X.dtype)
-    return _fit.run(_MODEL, solver, X, y, theta0, cold=cold, sw=sw, **kw)
+    return _fit.run(model, solver, X, y, theta0, cold=cold, sw=sw, **kw)
 
 
 def gd_step_bound(X: Any, *, l2: float = 0.0) -> float:

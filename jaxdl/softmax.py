@@ -263,9 +263,20 @@ class _Model:
     """Softmax regression with ``k`` classes for :mod:`jaxdl._fit` (reference-class form)."""
 
     k: int
+    intercept: bool = True  # False: the intercepts are held at 0 (fit_intercept=False)
 
     def oracle(self, X, y, l2, sw, *, mixed, outer, row_shards):
-        return _oracle(X, y, l2, sw, self.k)
+        oracle = _oracle(X, y, l2, sw, self.k)
+        if self.intercept:
+            return oracle
+        from jaxdl import logistic
+
+        n, d = X.shape
+        A = jnp.concatenate([X, jnp.ones((n, 1), X.dtype)], axis=1)
+        mask = jnp.tile(jnp.concatenate([jnp.ones((d,), X.dtype), jnp.zeros((1,), X.dtype)]),
+                        self.k - 1)
+        return logistic._without_intercept(
+            oracle, mask, lambda Z: _hessian(Z, A, sw, self.k) + jnp.diag(l2 * mask))
 
     def split(self, theta, d):
         rows = theta.reshape(theta.shape[:-1] + (self.k - 1, d + 1))
@@ -340,10 +351,10 @@ def _fit_inputs(X: Any, y: Any, num_classes: int | None, w0: Any, b0: Any, *,
     return X, y, k, _Model(k).join((Wf, bf)), cold
 
 
-def _run(solver, X, y, num_classes, w0, b0, sample_weight, **kw):
+def _run(solver, X, y, num_classes, w0, b0, sample_weight, *, intercept=True, **kw):
     X, y, k, theta0, cold = _fit_inputs(X, y, num_classes, w0, b0)
     sw = _fit.sample_weight(sample_weight, X.shape[0], X.dtype)
-    return _fit.run(_Model(k), solver, X, y, theta0, cold=cold, sw=sw, **kw)
+    return _fit.run(_Model(k, intercept), solver, X, y, theta0, cold=cold, sw=sw, **kw)
 
 
 def fit_newton(
