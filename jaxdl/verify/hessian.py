@@ -1,4 +1,9 @@
-"""Seed Q4 identities: jax.hessian == jacfwd(grad) == jacrev(grad) == the hand-derived H."""
+"""Seed Q4 identities: the hand-derived H against forward- and reverse-over-reverse autodiff.
+
+``jax.hessian(f)`` is ``jacfwd(jacrev(f))``, the same program as ``jacfwd(grad f)``, so comparing
+those two could never fail; each autodiff mode is compared with the hand-derived Hessian
+instead, and symmetry (Schwarz) is checked on the reverse-over-reverse Jacobian.
+"""
 
 from __future__ import annotations
 
@@ -18,17 +23,9 @@ for i, ex in enumerate(EXAMPLES, start=1):
     register(Identity(
         name=f"hessian.closed_form[{i}]",
         seed="Q4",
-        statement=f"jax.hessian(y) == hand-derived H for y = {ex.name}",
+        statement=f"jax.hessian(y) = jacfwd(grad y) (forward-over-reverse) == hand-derived H "
+        f"for y = {ex.name}",
         closed_form=ex.hessian,
-        reference=jax.hessian(ex.f),
-        sample=sample,
-        rtol=EXACT_RTOL,
-    ))
-    register(Identity(
-        name=f"hessian.jacfwd_grad[{i}]",
-        seed="Q4",
-        statement=f"jacfwd(grad y) == jax.hessian(y) for y = {ex.name}",
-        closed_form=jacobian_of_gradient(ex.f, mode="fwd"),
         reference=jax.hessian(ex.f),
         sample=sample,
         rtol=EXACT_RTOL,
@@ -36,9 +33,9 @@ for i, ex in enumerate(EXAMPLES, start=1):
     register(Identity(
         name=f"hessian.jacrev_grad[{i}]",
         seed="Q4",
-        statement=f"jacrev(grad y) == jax.hessian(y) for y = {ex.name}",
-        closed_form=jacobian_of_gradient(ex.f, mode="rev"),
-        reference=jax.hessian(ex.f),
+        statement=f"jacrev(grad y) (reverse-over-reverse) == hand-derived H for y = {ex.name}",
+        closed_form=ex.hessian,
+        reference=jacobian_of_gradient(ex.f, mode="rev"),
         sample=sample,
         rtol=EXACT_RTOL,
     ))

@@ -1,0 +1,85 @@
+"""Mutation tests: every registered identity must flag a wrong closed form.
+
+Each closed form's output is perturbed inside the identity's own compiled program (the
+``rel`` / ``add`` arguments of :func:`jaxdl.verify.core._errors` are traced, so one compile serves
+every mutant, seed and the unmutated run of tests/test_verify.py):
+
+* exact identities: ``closed (1 + r)``, ``r = 1e-7`` in float64 and ``r = 1e-3`` (100x the
+  tolerance) in float32; property identities whose reference is 0 (PSD, ``H 1 = 0``):
+  ``closed + r * scale``;
+* asymptotic identities: the limit off by +-30%;
+* statistical identities: the estimate shifted by 10 standard errors.
+
+A mutant survives if the registry passes it on any of the seeds: then the identity cannot tell
+a wrong closed form from a right one at that size, and the suite fails.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from jaxdl import verify
+from jaxdl.verify.core import _evaluate, _group
+
+SEEDS = (0, 1, 2)
+TRIALS = 2  # the trial count of tests/test_verify.py: the compiled programs are shared
+EXACT_REL = {"float64": 1e-7, "float32": 1e-3}
+
+# Known weak checks, pinned so that they cannot widen silently and must be removed once fixed
+# (issue 16 item 4): in float32 the last informative Newton step of x^2 - 2 sits near
+# e_k ~ 1e-2 and the predicted deviation L (2|c1 e_k| + rounding) exceeds 30% of L on some
+# seeds, so a limit 30% too small passes (seed 0: error 0.82 of the allowed 1).
+KNOWN_SURVIVORS = {("newton.quadratic_ratio[x^2 - 2]", "float32", "-30%")}
+
+
+def _zero_reference(identity) -> bool:
+    return identity.name.endswith("_psd") or identity.name.endswith("ce_hessian_singular")
+
+
+def mutants(identity, dtype):
+    """(label, rel, add) perturbations the identity must flag in ``dtype``."""
+    if identity.kind == "asymptotic":
+        return [("+30%", 0.3, 0.0), ("-30%", -0.3, 0.0)]
+    if identity.kind == "statistical":
+        return [("+10 se", 0.0, 10.0), ("-10 se", 0.0, -10.0)]
+    r = EXACT_REL[dtype]
+    if _zero_reference(identity):
+        return [(f"+{r:g} scale", 0.0, r)]
+    return [(f"x(1+{r:g})", r, 0.0), (f"x(1-{r:g})", -r, 0.0)]
+
+
+def survivors(names=None, dtypes=verify.DTYPES, seeds=SEEDS):
+    """Every (identity, dtype, mutant, seed) the registry fails to flag."""
+    out = []
+    for name in names or sorted(verify.REGISTRY):
+        identity = verify.REGISTRY[name]
+        group = _group(identity)
+        j = group.index(identity)
+        for dtype in dtypes:
+            for label, rel, add in mutants(identity, dtype):
+                r = [0.0] * len(group)
+                a = [0.0] * len(group)
+                r[j], a[j] = rel, add
+                for seed in seeds:
+                    o = _evaluate(group, dtype, seed, TRIALS, rel=r, add=a)[j]
+                    if o.ok:
+                        out.append((name, dtype, label, seed, o.max_rel, o.tol))
+    return out
+
+
+@pytest.mark.parametrize("dtype", verify.DTYPES)
+def test_every_mutant_is_flagged(dtype):
+    found = survivors(dtypes=(dtype,))
+    alive = [s for s in found if s[:3] not in KNOWN_SURVIVORS]
+    fixed = {k for k in KNOWN_SURVIVORS if k[1] == dtype} - {s[:3] for s in found}
+    assert not fixed, f"no longer survive: remove them from KNOWN_SURVIVORS: {fixed}"
+    assert not alive, "mutants the registry passes (identity, dtype, mutant, seed, err, tol):\n" \
+        + "\n".join(map(str, alive))
+
+
+def test_unmutated_program_passes():
+    # The control: with rel = add = 0 the same program reproduces check().
+    identity = verify.REGISTRY["logistic.grad_w"]
+    group = _group(identity)
+    o = _evaluate(group, "float64", 0, TRIALS)[group.index(identity)]
+    assert o.ok and o == verify.check(identity, dtype="float64", trials=TRIALS)
