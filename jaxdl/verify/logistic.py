@@ -33,8 +33,15 @@ def _terms_b(w, b, X, y):
     return jnp.sum(jnp.abs(jax.nn.sigmoid(X @ w + b) - y))
 
 
+def plain_loss(w, b, X, y):
+    """E = sum_n log(1 + e^{z_n}) - y_n z_n, z = X w + b, written without jaxdl's custom-JVP
+    softplus: the autodiff reference must not reuse the sigmoid of the closed form."""
+    z = X @ w + b
+    return jnp.sum(jnp.logaddexp(0.0, z) - y * z)
+
+
 def _theta_loss(theta, X, y):
-    return logistic.loss(theta[:-1], theta[-1], X, y)
+    return plain_loss(theta[:-1], theta[-1], X, y)
 
 
 register(Identity(
@@ -42,7 +49,7 @@ register(Identity(
     seed="Q1",
     statement="dE/dw = sum_n (p_n - y_n) x_n",
     closed_form=lambda w, b, X, y: logistic.grad(w, b, X, y)[0],
-    reference=lambda w, b, X, y: jax.grad(logistic.loss, argnums=0)(w, b, X, y),
+    reference=lambda w, b, X, y: jax.grad(plain_loss, argnums=0)(w, b, X, y),
     sample=sample,
     rtol=EXACT_RTOL,
     scale=_terms_w,
@@ -53,7 +60,7 @@ register(Identity(
     seed="Q1",
     statement="dE/db = sum_n (p_n - y_n)",
     closed_form=lambda w, b, X, y: logistic.grad(w, b, X, y)[1],
-    reference=lambda w, b, X, y: jax.grad(logistic.loss, argnums=1)(w, b, X, y),
+    reference=lambda w, b, X, y: jax.grad(plain_loss, argnums=1)(w, b, X, y),
     sample=sample,
     rtol=EXACT_RTOL,
     scale=_terms_b,
