@@ -114,8 +114,9 @@ def _questions(seed: str) -> set[str]:
 def seed_notes(obj: Any) -> str:
     """The paragraphs of ``obj``'s docstring that say where the seed differs.
 
-    A paragraph (text between blank lines) is kept when it mentions "the seed"; the notebooks
-    print these instead of restating the slips, so the library's docstring is the one copy.
+    A prose paragraph (text between blank lines, neither an indented block nor the ``::``
+    line introducing one) is kept when it mentions "the seed"; the notebooks print these
+    instead of restating the slips, so the library's docstring is the one copy.
 
     Args:
       obj: a module, function or class with a docstring.
@@ -131,7 +132,8 @@ def seed_notes(obj: Any) -> str:
     Reference: ``/work/shared/seed/DIGEST.md`` marks each slip "(seed: ...)".
     """
     doc = inspect.getdoc(obj)
-    kept = [p for p in (doc or "").split("\n\n") if "the seed" in p.lower()]
+    kept = [p for p in (doc or "").split("\n\n")
+            if "the seed" in p.lower() and not p[:1].isspace() and not p.endswith("::")]
     if not kept:
         raise ValueError(f"obj: expected a docstring that says where the seed differs, got "
                          f"{getattr(obj, '__name__', type(obj).__name__)!r} without one")
