@@ -25,11 +25,10 @@ SEEDS = (0, 1, 2)
 TRIALS = 2  # the trial count of tests/test_verify.py: the compiled programs are shared
 EXACT_REL = {"float64": 1e-7, "float32": 1e-3}
 
-# Known weak checks, pinned so that they cannot widen silently and must be removed once fixed
-# (issue 16 item 4): in float32 the last informative Newton step of x^2 - 2 sits near
-# e_k ~ 1e-2 and the predicted deviation L (2|c1 e_k| + rounding) exceeds 30% of L on some
-# seeds, so a limit 30% too small passes (seed 0: error 0.82 of the allowed 1).
-KNOWN_SURVIVORS = {("newton.quadratic_ratio[x^2 - 2]", "float32", "-30%")}
+# Known weak checks, pinned so that they cannot widen silently and must be removed once fixed.
+# (Empty: the float32 Newton ratio survived a 30% mutation at the last informative step until it
+# moved to the most informative one, see jaxdl/verify/newton.py.)
+KNOWN_SURVIVORS: set = set()
 
 
 def _zero_reference(identity) -> bool:

@@ -14,12 +14,13 @@ Three kinds of identity:
   one more order gives ``ratio_k = L (1 + c1 e_k + O(e_k^2))`` with
   ``c1 = 2 f'''/(3 f'') - f''/f'`` at ``x*``, and rounding perturbs the measured errors by about
   ``delta = 8 eps (1 + |x*|)``. The identity runs :func:`jaxdl.newton.root` from a random start,
-  takes the ratio at the last informative step (see :func:`jaxdl.newton.quadratic_ratio`) and
-  measures its distance to the hand-derived ``L`` in units of the predicted deviation
-  ``L (2 |c1| |e_k| + delta / |e_{k+1}| + 2 delta / |e_k|)``: tolerance 1 in both dtypes (the
-  factor 2 covers the ``O(e_k^2)`` term). In float64 the predicted deviation at the last
-  informative step is about ``1e-4`` to ``1e-3`` relative; in float32 the informative steps stop
-  near ``e_k ~ 1e-2``, so the check is correspondingly coarser, which is the honest statement.
+  takes the ratio at the most informative step, the one whose predicted deviation
+  ``L (2 |c1| |e_k| + delta / |e_{k+1}| + 2 delta / |e_k|)`` is smallest, and measures its
+  distance to the hand-derived ``L`` in units of that deviation: tolerance 1 in both dtypes (the
+  factor 2 covers the ``O(e_k^2)`` term). In float64 the predicted deviation is about ``1e-4``
+  relative; in float32 truncation and rounding balance near ``e_k ~ 1e-2`` to ``1e-1``, a
+  deviation of about 10% of ``L``, tight enough to reject a limit 30% off on every seed the
+  mutation test runs.
 """
 
 from __future__ import annotations
@@ -160,25 +161,34 @@ register(Identity(
 ))
 
 
-def _last_step(ex: RootExample, x0: jax.Array):
-    """(ratio, e_k, e_{k+1}) at the last informative step of a run from ``x0``."""
+def _best_step(ex: RootExample, x0: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(ratio_k, predicted deviation at k)`` at the most informative step of a run from ``x0``.
+
+    Each informative step k has its predicted deviation from the limit,
+    ``L (2 |c1| e_k + delta / e_{k+1} + 2 delta / e_k)``: truncation shrinks with ``e_k`` while
+    rounding grows as the errors shrink. The step where their sum is smallest is the sharpest
+    test the run offers. The last informative step would be dominated by rounding in float32
+    (``delta / e_{k+1}`` near 1), where a limit 30% off would pass.
+    """
     x_star = jnp.asarray(ex.x_star, x0.dtype)
     res = newton.root(ex.f, x0, max_steps=MAX_STEPS)
-    ratio, k = newton.last_valid(newton.quadratic_ratio(res, x_star))
+    delta = 8 * jnp.finfo(x0.dtype).eps * (1 + jnp.abs(x_star))
+    # The diagnostics' default floor (1e3 eps) hides the steps where truncation and rounding
+    # balance; the predicted deviation below accounts for rounding, so errors down to a few
+    # delta are usable.
+    ratios = newton.quadratic_ratio(res, x_star, floor=2 * delta)
     e = newton.errors(res, x_star)
-    return ratio, e[k], e[k + 1]
-
-
-def _predicted_deviation(ex: RootExample, x0: jax.Array) -> jax.Array:
-    x_star = jnp.asarray(ex.x_star, x0.dtype)
     d1 = jax.grad(ex.f)
     d2 = jax.grad(d1)
     d3 = jax.grad(d2)
     c1 = 2 * d3(x_star) / (3 * d2(x_star)) - d2(x_star) / d1(x_star)
     limit = newton.quadratic_limit(ex.f, x_star)
-    _, ek, ek1 = _last_step(ex, x0)
-    delta = 8 * jnp.finfo(x0.dtype).eps * (1 + jnp.abs(x_star))
-    return limit * (2 * jnp.abs(c1) * ek + delta / ek1 + 2 * delta / ek)
+    ek, ek1 = e, jnp.roll(e, -1)
+    dev = limit * (2 * jnp.abs(c1) * ek + delta / ek1 + 2 * delta / ek)
+    dev = jnp.where(jnp.isnan(ratios) | ~jnp.isfinite(dev), jnp.inf, dev)
+    k = jnp.argmin(dev)
+    # No informative step at all: NaN, which the runner reports as a failure.
+    return jnp.where(jnp.isfinite(dev[k]), ratios[k], jnp.nan), dev[k]
 
 
 for _ex in ROOT_EXAMPLES:
@@ -186,14 +196,14 @@ for _ex in ROOT_EXAMPLES:
         name=f"newton.quadratic_ratio[{_ex.name}]",
         seed="Q6",
         statement=f"|e_(k+1)| / e_k^2 -> |f''(x*)| / (2 |f'(x*)|) for f = {_ex.name}: at the "
-        "last informative step, within its predicted deviation L (2|c1 e_k| + rounding) "
+        "most informative step, within its predicted deviation L (2|c1 e_k| + rounding) "
         "(error in units of that prediction)",
         closed_form=lambda x0, ex=_ex: jnp.abs(ex.d2f(jnp.asarray(ex.x_star, x0.dtype)))
         / (2 * jnp.abs(ex.df(jnp.asarray(ex.x_star, x0.dtype)))),
-        reference=lambda x0, ex=_ex: _last_step(ex, x0)[0],
+        reference=lambda x0, ex=_ex: _best_step(ex, x0)[0],
         sample=lambda key, dtype, ex=_ex: (
             ex.x_star + jax.random.uniform(key, (), dtype, *ex.start),),
         rtol=ASYMPTOTIC_TOL,
-        scale=lambda x0, ex=_ex: _predicted_deviation(ex, x0),
+        scale=lambda x0, ex=_ex: _best_step(ex, x0)[1],
         kind="asymptotic",
     ))
