@@ -84,3 +84,79 @@ register(psd_identity(
     sample=sample,
     size=D + 1,
 ))
+
+
+# The production layouts, against autodiff: n = 9000 rows make X^T r a batch of 1000-row block
+# products (_linalg.rmatvec) and the Hessian three 3000-row Gram blocks (_gram.weighted_gram);
+# the Newton direction of a float64 fit takes the mixed-precision path (float32 Gram, float64
+# corrections), the one fit_newton uses at scale.
+N_BLOCKED, D_BLOCKED = 9000, 6
+
+
+def sample_blocked(key, dtype):
+    """(w, b, X, y, sw, l2, g) at n = 9000: data as in :func:`sample`, row weights in
+    [0.5, 1.5], a penalty in [0.1, 1] and a small right-hand side g for the Newton solve (small
+    enough that the inexact-Newton forcing term is at its floor, 4 eps: the solve is then
+    refined to full precision)."""
+    kx, kw, kb, ky, ks, kl, kg = jax.random.split(key, 7)
+    X = jax.random.normal(kx, (N_BLOCKED, D_BLOCKED), dtype)
+    w = jax.random.normal(kw, (D_BLOCKED,), dtype) / jnp.sqrt(D_BLOCKED)
+    b = jax.random.normal(kb, (), dtype)
+    y = jax.random.bernoulli(ky, jax.nn.sigmoid(X @ w + b)).astype(dtype)
+    sw = jax.random.uniform(ks, (N_BLOCKED,), dtype, 0.5, 1.5)
+    l2 = jax.random.uniform(kl, (), dtype, 0.1, 1.0)
+    g = 1e-13 * jax.random.normal(kg, (D_BLOCKED + 1,), dtype)
+    return w, b, X, y, sw, l2, g
+
+
+def _penalised(theta, X, y, sw, l2):
+    """sum_n sw_n E_n + l2/2 ||w||^2 without any custom derivative (the autodiff reference)."""
+    z = X @ theta[:-1] + theta[-1]
+    return jnp.sum(sw * (jnp.logaddexp(0.0, z) - y * z)) + 0.5 * l2 * jnp.vdot(theta[:-1],
+                                                                             theta[:-1])
+
+
+def _mixed_direction(w, b, X, y, sw, l2, g):
+    from jaxdl import _newton_step
+
+    z = X @ w + b
+    # float64: the mixed-precision step of fit_newton at scale; float32 (which has no mixed
+    # step) the working-precision Cholesky solve.
+    delta, _, _, _ = _newton_step.logistic_direction(X, z, g, l2, sw,
+                                                     mixed=X.dtype == jnp.float64)
+    return delta
+
+
+register(Identity(
+    name="logistic.grad_w[blocked]",
+    seed="Q1",
+    statement="dE/dw = sum_n (p_n - y_n) x_n through the blocked X^T r (n = 9000)",
+    closed_form=lambda w, b, X, y, *_: logistic.grad(w, b, X, y)[0],
+    reference=lambda w, b, X, y, *_: jax.grad(plain_loss, argnums=0)(w, b, X, y),
+    sample=sample_blocked,
+    rtol=EXACT_RTOL,
+    scale=lambda w, b, X, y, *_: _terms_w(w, b, X, y),
+))
+
+register(Identity(
+    name="logistic.hessian[blocked]",
+    seed="Q1",
+    statement="d2E/dtheta2 = sum_n p_n (1 - p_n) [x_n; 1][x_n; 1]^T through three Gram blocks "
+    "(n = 9000)",
+    closed_form=lambda w, b, X, y, *_: logistic.hessian(w, b, X),
+    reference=lambda w, b, X, y, *_: jax.hessian(_theta_loss)(jnp.append(w, b), X, y),
+    sample=sample_blocked,
+    rtol=EXACT_RTOL,
+))
+
+register(Identity(
+    name="logistic.newton_direction[mixed]",
+    seed="Q1/Q6",
+    statement="the mixed-precision Newton direction (float32 Gram, float64 corrections) "
+    "solves H delta = g, H = d2/dtheta2 [sum sw E + l2/2 ||w||^2] by autodiff (n = 9000)",
+    closed_form=_mixed_direction,
+    reference=lambda w, b, X, y, sw, l2, g: jnp.linalg.solve(
+        jax.hessian(_penalised)(jnp.append(w, b), X, y, sw, l2), g),
+    sample=sample_blocked,
+    rtol=EXACT_RTOL,
+))
