@@ -278,7 +278,8 @@ def minimize(f: Callable, x0: Any, *, tol: Any = None, max_steps: int = 50) -> N
     Pure Newton does not test curvature: it converges to a maximum or saddle as readily as to
     a minimum, so check ``f''(x) > 0`` (``H`` positive definite) at the result when it matters.
     A quadratic with a positive definite Hessian is solved by the first step (``history[1]``);
-    a second, rounding-sized step confirms convergence.
+    the solver then stops at step 1 (gradient exactly 0) or after a second, rounding-sized step,
+    depending on how the first step rounds.
 
     Args:
       f: a scalar function of one array (same dtype out as in), hashable.
