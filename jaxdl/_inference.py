@@ -229,6 +229,18 @@ def raise_if_fit_failed(status: Any, *, what: str, at: str = "") -> None:
             f"{results.message(c)}")
 
 
+def fit_status(result: Any, *, what: str) -> jax.Array:
+    """The status of one fit (a batch is refused: vmap inference over it); eagerly, a failed
+    fit raises before any work."""
+    status = jnp.asarray(result.status)
+    if status.shape != ():
+        raise ValueError(f"result: expected one fit (a scalar status), got a batch of shape "
+                         f"{tuple(status.shape)}; vmap inference over the batch")
+    if checks.is_concrete(status):
+        raise_if_fit_failed(status, what=what)
+    return status
+
+
 def stationary_tol(grad_norm: jax.Array, X: jax.Array, nobs: jax.Array) -> jax.Array:
     """The largest gradient max-norm accepted as the fit's optimum: ten times what the fit
     reported plus ``sqrt(eps)`` of a sum of ``nobs`` terms of size ``max|X|``."""

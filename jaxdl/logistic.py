@@ -701,12 +701,7 @@ def inference(
     w, b, X, y = _inputs(w, b, X, y)
     sw = _fit.sample_weight(sample_weight, X.shape[0], X.dtype)
     _fit.penalty(l2)
-    status = jnp.asarray(result.status)
-    if status.shape != ():
-        raise ValueError(f"result: expected one fit (a scalar status), got a batch of shape "
-                         f"{tuple(status.shape)}; vmap inference over the batch")
-    if checks.is_concrete(status):  # fail before any work
-        _inference.raise_if_fit_failed(status, what="logistic.inference")
+    status = _inference.fit_status(result, what="logistic.inference")
     level = jnp.asarray(_inference.check_level(level), X.dtype)
     inf = _wald(w, b, X, y, sw, jnp.asarray(l2, X.dtype), level, status,
                 jnp.asarray(result.grad_norm, X.dtype),

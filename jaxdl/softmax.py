@@ -629,12 +629,7 @@ def inference(
     y = checks.class_labels("y", y, n, k)
     sw = _fit.sample_weight(sample_weight, n, X.dtype)
     _fit.penalty(l2)
-    status = jnp.asarray(result.status)
-    if status.shape != ():
-        raise ValueError(f"result: expected one fit (a scalar status), got a batch of shape "
-                         f"{tuple(status.shape)}; vmap inference over the batch")
-    if checks.is_concrete(status):
-        _inference.raise_if_fit_failed(status, what="softmax.inference")
+    status = _inference.fit_status(result, what="softmax.inference")
     theta = _Model(k).join((W[:-1] - W[-1:], b[:-1] - b[-1:]))
     inf = _wald(theta, X, y, sw, jnp.asarray(l2, X.dtype),
                 jnp.asarray(_inference.check_level(level), X.dtype), status,
