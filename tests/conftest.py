@@ -1,6 +1,21 @@
-"""Test-session numerics: float64 on, rank promotion an error (set once, here only)."""
+"""Test-session numerics: float64 on, rank promotion an error (set once, here only).
+
+Each test module's compiled programs are dropped when the module ends: XLA's CPU executables
+each hold memory mappings, and a whole suite's worth (thousands of programs) would exhaust the
+kernel's per-process map limit (vm.max_map_count, 65530 by default) and crash the compiler.
+"""
+
+import gc
 
 import jax
+import pytest
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _drop_compiled_programs():
+    yield
+    jax.clear_caches()
+    gc.collect()
