@@ -164,7 +164,11 @@ def fit(model: LinearModel, solver: str, X, y, theta0, l2, gtol, sw, lr_w, lr_b,
     elif solver == "lbfgs":
         res = _solver.lbfgs(oracle, theta0, memory=memory, aux0=aux0, **kw)
     elif solver == "gd":
-        opt = seed_optimizer(lr_w, lr_b) if optimizer is None else optimizer
+        if optimizer is None:  # a traced rate out of domain (a sweep's row) is a status
+            opt = seed_optimizer(lr_w, lr_b)
+            kw["invalid"] = kw["invalid"] | ~(lr_w > 0) | ~(lr_b > 0)
+        else:
+            opt = optimizer
 
         def value_and_grad(params):
             theta = model.join(params)
