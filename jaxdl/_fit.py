@@ -145,18 +145,24 @@ def seed_optimizer(lr_w: Any, lr_b: Any) -> optax.GradientTransformation:
 
 
 @functools.partial(jax.jit, static_argnames=("model", "solver", "optimizer", "max_steps",
-                                             "memory", "mixed", "cold", "row_shards"))
+                                             "memory", "mixed", "cold", "row_shards",
+                                             "batched"))
 def fit(model: LinearModel, solver: str, X, y, theta0, l2, gtol, sw, lr_w, lr_b, *,
         optimizer: optax.GradientTransformation | None = None, max_steps: int,
         memory: int = 10, mixed: bool = False, cold: bool = False,
-        row_shards: int = 1) -> FitResult:
+        row_shards: int = 1, batched: bool = False) -> FitResult:
     """One fit of ``model`` by ``solver`` (static), compiled once per model, solver and shape.
 
     Hyperparameters ``l2``, ``gtol``, ``lr_w``, ``lr_b`` and the weights are traced: a new
     value is no recompile. ``gtol`` is relative to the total weight (a mean-gradient rule).
+    ``batched=True`` is for a fit that will be vmapped over configurations sharing ``X`` (a
+    sweep): the products over ``X`` are then plain dots, which vmap turns into one GEMM for
+    the batch (as in :func:`fit_many`), instead of a single fit's row-block stream (about 3x
+    faster for a batch of 64 gradient-descent fits on breast cancer).
     """
     d = X.shape[1]
-    oracle = model.oracle(X, y, l2, sw, mixed=mixed, outer=None, row_shards=row_shards)
+    oracle = model.oracle(X, y, l2, sw, mixed=mixed, outer=model.outer(X) if batched else None,
+                          row_shards=row_shards)
     kw = dict(max_steps=max_steps, gtol=gtol * jnp.sum(sw), invalid=model.invalid(y, l2, sw))
     aux0 = model.cold_logits(X, theta0) if cold else None
     if solver == "newton":
