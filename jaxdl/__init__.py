@@ -18,6 +18,7 @@ from jaxdl import newton as newton
 from jaxdl import noise as noise
 from jaxdl import results as results
 from jaxdl import softmax as softmax
+from jaxdl import sweep as sweep
 from jaxdl.results import FitResult as FitResult
 from jaxdl.results import NewtonResult as NewtonResult
 from jaxdl.results import Status as Status
@@ -39,4 +40,5 @@ __all__ = [
     "noise",
     "results",
     "softmax",
+    "sweep",
 ]

@@ -1,4 +1,4 @@
-"""The ``jaxdl`` command line: ``verify``, ``fit`` and ``demo`` (the default).
+"""The ``jaxdl`` command line: ``verify``, ``fit``, ``sweep`` and ``demo`` (the default).
 
 An entry point: it parses arguments, sets JAX's process-wide options (float64 on, a persistent
 compilation cache) and prints. It holds no maths: every number comes from the library.
@@ -524,6 +524,82 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------
 
 
+# ---------------------------------------------------------------------------
+# sweep
+# ---------------------------------------------------------------------------
+
+
+def _grid_item(text: str) -> tuple[str, list[str]]:
+    key, sep, values = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=V1,V2,..., got {text!r}")
+    vals = [v.strip() for v in values.split(",") if v.strip()]
+    if not vals:
+        raise argparse.ArgumentTypeError(f"expected at least one value after {key}=, got "
+                                         f"{text!r}")
+    return key.strip(), vals
+
+
+def _sweep_list() -> int:
+    from jaxdl import sweep
+
+    for name in sweep.names():
+        s = sweep.get(name)
+        print(f"{name}: {s.summary}")
+        for p in s.params:
+            d = [f"{v:g}" if isinstance(v, float) else str(v)
+                 for v in p.defaults(jax.numpy.float64)]
+            vals = ",".join(d) if len(d) <= 6 else f"{len(d)} values {d[0]} .. {d[-1]}"
+            kind = p.kind + (", static: one compile per value" if p.static else "")
+            print(f"    {p.name:<14} {p.help} ({kind}); default {vals}")
+    return EXIT_OK
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from jaxdl import sweep
+
+    if args.list:
+        return _sweep_list()
+    if args.name is None:
+        raise UsageError("NAME: expected a sweep name (see jaxdl sweep --list)")
+    if args.out is None:
+        raise UsageError("--out: expected the folder to write NAME.csv, NAME.json, NAME.png")
+    with _flags({"name": "NAME"}):
+        s = sweep.get(args.name)
+    values: dict[str, list[str]] = {}
+    for key, vals in args.grid or []:
+        if key in values:
+            raise UsageError(f"--grid: expected each key once, got {key} twice")
+        values[key] = vals
+    with _flags({"grid": "--grid"}):
+        cfgs = sweep.grid(s, values)
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UsageError("sweep: needs matplotlib for NAME.png; install it with pip install "
+                         "'jaxdl[plot]' (or pip install matplotlib)") from None
+    with _flags({"out": "--out", "resume": "--resume"}):
+        table = sweep.run(s, configs=cfgs, chunk_size=args.chunk_size, out=args.out,
+                          resume=args.resume, progress=not args.no_progress)
+    counts: dict[str, int] = {}
+    for st in table["status"] if len(table) else []:
+        counts[str(st)] = counts.get(str(st), 0) + 1
+    print(f"{s.name}: {len(table)} of {len(cfgs)} configurations in "
+          f"{table.meta['seconds']:.1f} s on {table.meta['devices']} device(s); statuses: "
+          + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    print(f"wrote {os.path.join(args.out, s.name)}.csv and .json")
+    if table.interrupted:
+        print("interrupted: the finished rows are written; rerun with --resume to finish",
+              file=sys.stderr)
+        return 130
+    from jaxdl import _sweep_plots
+
+    png = os.path.join(args.out, f"{s.name}.png")
+    _sweep_plots.plot(table, png)
+    print(f"wrote {png}")
+    return EXIT_OK
+
+
 def _add_fit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default="breast_cancer", metavar="NAME|PATH.csv",
                    help="breast_cancer | digits | the path of a CSV file (label in the last "
@@ -586,7 +662,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"jaxdl {__version__}",
                         help="print the jaxdl version and exit")
-    sub = parser.add_subparsers(dest="command", metavar="{verify,fit,demo}",
+    sub = parser.add_subparsers(dest="command", metavar="{verify,fit,sweep,demo}",
                                 help="what to run (default demo)")
 
     v = sub.add_parser("verify", help="check every closed form against JAX autodiff",
@@ -610,6 +686,27 @@ def build_parser() -> argparse.ArgumentParser:
                        "converged.")
     _add_fit_arguments(f)
     f.set_defaults(func=_cmd_fit)
+
+    w = sub.add_parser("sweep", help="run a fit or diagnostic over a grid of configurations",
+                       description="Run a built-in sweep (jaxdl sweep --list) in one compiled, "
+                       "vmapped program; writes OUT/NAME.csv and OUT/NAME.json as chunks "
+                       "finish, then OUT/NAME.png. Failed configurations keep their rows with "
+                       "their status. Exit status 0 when the sweep ran to the end; 130 when "
+                       "interrupted (finish with --resume).")
+    w.add_argument("name", nargs="?", metavar="NAME", help="the sweep to run")
+    w.add_argument("--list", action="store_true", help="list the sweeps, their parameters "
+                   "and defaults, and exit")
+    w.add_argument("--out", metavar="DIR", help="folder for NAME.csv, NAME.json, NAME.png "
+                   "(created if missing)")
+    w.add_argument("--grid", action="append", type=_grid_item, metavar="KEY=V1,V2,...",
+                   help="values of one parameter (repeat for several); the rest take their "
+                   "defaults")
+    w.add_argument("--chunk-size", type=_integer(1), default=None, metavar="N",
+                   help="configurations per compiled chunk (default: from a memory bound)")
+    w.add_argument("--resume", action="store_true",
+                   help="skip the configurations already in DIR/NAME.csv")
+    w.add_argument("--no-progress", action="store_true", help="no progress bar")
+    w.set_defaults(func=_cmd_sweep)
 
     d = sub.add_parser("demo", help="verify, then fit the bundled breast-cancer data",
                        description="Verify every identity, then fit the bundled breast-cancer "

@@ -1,0 +1,129 @@
+"""Plots of the built-in sweeps' tables (for the CLI, the scripts and the docs; needs
+matplotlib). An entry-point helper: the library never imports it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _figure(ncols: int):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.2 * ncols, 4.2), layout="constrained")
+    return fig, [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
+
+
+def _gd_rates(table, fig, axes):
+    lw, lb = np.unique(table["lr_w"]), np.unique(table["lr_b"])
+    idx = {(a, b): i for i, (a, b) in enumerate(zip(table["lr_w"], table["lr_b"], strict=True))}
+    status = table["status"]
+
+    def grid(col):
+        v = table[col].astype(float)
+        return np.array([[v[idx[(a, b)]] if (a, b) in idx else np.nan for a in lw] for b in lb])
+
+    failed = np.array([[status[idx[(a, b)]] != "converged" if (a, b) in idx else False
+                        for a in lw] for b in lb])
+    loss = grid("loss")
+    steps = np.where(failed, np.nan, grid("steps"))
+    l2 = sorted(set(table["l2"].tolist()))
+    for ax, z, title, label in (
+            (axes[0], loss, "final loss", "final objective E(w, b) + l2/2 ||w||^2"),
+            (axes[1], steps, "steps to tolerance (converged only)", "steps")):
+        mesh = ax.pcolormesh(lw, lb, z, shading="nearest", cmap="viridis")
+        fig.colorbar(mesh, ax=ax, label=label)
+        ys, xs = np.nonzero(failed)
+        ax.scatter(lw[xs], lb[ys], marker="x", c="red", s=14,
+                   label="not converged (max_steps / nonfinite)")
+        ax.set(xscale="log", yscale="log", xlabel="lr_w (learning rate of w)",
+               ylabel="lr_b (learning rate of b)", title=f"{title}, l2 = {l2[0]:g}")
+        ax.legend(loc="lower left", fontsize=7)
+    fig.suptitle("gd-rates: the seed's gradient descent on breast cancer (Q1)")
+
+
+def _newton_starts(table, fig, axes):
+    problems = list(dict.fromkeys(table["problem"].tolist()))
+    for p in problems:
+        m = table["problem"] == p
+        x0 = table["x0"][m]
+        axes[0].plot(x0, table["order"][m], "o-", label=p)
+        if p == "double":
+            axes[1].plot(x0, table["linear_rate"][m], "s--", label=f"{p}: |e_k+1|/|e_k| (-> 1/2)")
+        else:
+            axes[1].plot(x0, table["ratio"][m] / table["limit"][m], "o-", label=p)
+    axes[0].axhline(2, color="grey", lw=0.8, ls=":")
+    axes[0].axhline(1, color="grey", lw=0.8, ls=":")
+    axes[0].set(xscale="log", xlabel="starting point x0", ylabel="observed order q (last step)",
+                title="order: 2 at a simple root, 1 at the double root")
+    axes[1].axhline(1, color="grey", lw=0.8, ls=":")
+    axes[1].set(xscale="log", xlabel="starting point x0",
+                ylabel="(|e_k+1| / e_k^2) / (|f''| / 2|f'|)  (last informative step)",
+                title="ratio over its limit (1 at a simple root)")
+    for ax in axes:
+        ax.legend(fontsize=7)
+    fig.suptitle("newton-starts: Newton's method for roots (Q6)")
+
+
+def _noise_sigma(table, fig, axes):
+    sigma = table["sigma"]
+    comps = sorted(int(c.split("_")[-1]) for c in table.columns if c.startswith("exact_"))
+    for j in comps:
+        mc, se, ex = (table[f"{k}_{j}"] for k in ("mc_grad", "std_err", "exact"))
+        line = axes[0].plot(sigma, ex, "-", label=f"closed form, w_{j}")[0]
+        axes[0].errorbar(sigma, mc, yerr=2 * se, fmt="o", ms=3, color=line.get_color(),
+                         label=f"Monte Carlo +- 2 SE, w_{j}")
+    axes[0].set(xlabel="noise standard deviation sigma", ylabel="E[dJ/dw_j]",
+                title="expected gradient under weight noise")
+    axes[0].legend(fontsize=6)
+    axes[1].plot(sigma, table["max_z"], "o-", label="max_j |MC - closed| / SE")
+    axes[1].axhline(3, color="grey", ls=":", label="3 standard errors")
+    axes[1].set(xlabel="noise standard deviation sigma", ylabel="|z| (standard errors)",
+                title="agreement in standard errors")
+    axes[1].legend(fontsize=7)
+    fig.suptitle("noise-sigma: Gaussian weight noise as an L2 penalty (Q5)")
+
+
+def _batchnorm_n(table, fig, axes):
+    n = table["n"]
+    axes[0].loglog(n, table["jacobian_gap"], "o", label="max |J - I| (measured)")
+    axes[0].loglog(n, table["one_over_n"], "-", label="1/n")
+    axes[0].set(xlabel="batch size n", ylabel="max_ij |J - I|",
+                title="the Jacobian tends to the identity")
+    axes[1].semilogx(n, table["gradient_gap"], "o", label="max_i |dL/dx_i - gamma g_i|")
+    axes[1].semilogx(n, table["gamma_mean_g"], "-", label="|gamma mean(g)|")
+    axes[1].set(xlabel="batch size n", ylabel="gradient gap",
+                title="the gradient gap does not vanish")
+    for ax in axes:
+        ax.legend(fontsize=7)
+    fig.suptitle("batchnorm-n: the seed's n -> infinity limit in mean-only BN (Q2c)")
+
+
+def _l2_path(table, fig, axes):
+    l2 = table["l2"]
+    d = sum(c.startswith("theta_") for c in table.columns) - 1
+    first = np.argmin(l2)
+    top = np.argsort([-abs(table[f"theta_{j}"][first]) for j in range(d)])[:6]
+    ax = axes[0]
+    for j in top:
+        line = ax.plot(l2, table[f"theta_{j}"], "-", label=f"w_{j}")[0]
+        ax.fill_between(l2, table[f"lo_{j}"], table[f"hi_{j}"], color=line.get_color(),
+                        alpha=0.2)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set(xscale="log", xlabel="l2 (ridge penalty)",
+           ylabel="coefficient (per standard deviation of the feature)",
+           title="6 largest coefficients with bootstrap 95% bands")
+    ax.legend(fontsize=7, title="feature index")
+    fig.suptitle("l2-path: logistic regression on breast cancer (Q1)")
+
+
+_PLOTS = {"gd-rates": (_gd_rates, 2), "newton-starts": (_newton_starts, 2),
+          "noise-sigma": (_noise_sigma, 2), "batchnorm-n": (_batchnorm_n, 2),
+          "l2-path": (_l2_path, 1)}
+
+
+def plot(table, path: str) -> None:
+    """Write the plot of a built-in sweep's table to ``path``."""
+    draw, ncols = _PLOTS[table.meta["sweep"]]
+    fig, axes = _figure(ncols)
+    draw(table, fig, axes)
+    fig.savefig(path, dpi=110)
