@@ -285,3 +285,32 @@ def test_configuration_axis_sharded_over_four_devices():
     assert out["devices"] == 4 and out["chunk"] % 4 == 0
     assert out["status"][0] == out["status"][1]
     _close(out["loss"][0], out["loss"][1])
+
+
+def _script(name, argv, capsys):
+    import runpy
+
+    old = sys.argv
+    sys.argv = [name, *argv]
+    try:
+        runpy.run_path(os.path.join(os.path.dirname(__file__), "..", "scripts", name),
+                       run_name="__main__")
+    except SystemExit as done:
+        assert done.code in (0, None)
+    finally:
+        sys.argv = old
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["sweep_gd_rates.py", "sweep_newton_starts.py",
+                                  "sweep_noise_sigma.py", "sweep_batchnorm_n.py",
+                                  "sweep_l2_path.py", "sweep_custom.py", "make_sweep_plots.py"])
+def test_scripts_have_help(name, capsys):
+    assert "usage:" in _script(name, ["--help"], capsys)
+
+
+def test_example_scripts_run(capsys):
+    out = _script("sweep_newton_starts.py", ["--x0", "0.5", "3"], capsys)
+    assert "double" in out and "converged" in out
+    out = _script("sweep_custom.py", ["--l2", "1", "--memory", "10"], capsys)
+    assert "lbfgs-memory" in out and "converged" in out
