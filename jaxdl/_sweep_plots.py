@@ -22,19 +22,31 @@ def _gd_rates(table, fig, axes):
         v = table[col].astype(float)
         return np.array([[v[idx[(a, b)]] if (a, b) in idx else np.nan for a in lw] for b in lb])
 
-    failed = np.array([[status[idx[(a, b)]] != "converged" if (a, b) in idx else False
-                        for a in lw] for b in lb])
+    def mask(pred):
+        return np.array([[pred(idx[(a, b)]) if (a, b) in idx else False for a in lw]
+                         for b in lb])
+
+    rose = table["diverged"] == 1  # the loss rose at some step (or overflowed)
+    diverged = mask(lambda i: status[i] != "converged" and bool(rose[i]))
+    slow = mask(lambda i: status[i] != "converged" and not rose[i])
+    failed = diverged | slow
     loss = grid("loss")
     steps = np.where(failed, np.nan, grid("steps"))
     l2 = sorted(set(table["l2"].tolist()))
-    for ax, z, title, label in (
-            (axes[0], loss, "final loss", "final objective E(w, b) + l2/2 ||w||^2"),
-            (axes[1], steps, "steps to tolerance (converged only)", "steps")):
-        mesh = ax.pcolormesh(lw, lb, z, shading="nearest", cmap="viridis")
+    from matplotlib.colors import LogNorm
+
+    for ax, z, title, label, norm in (
+            (axes[0], loss, "final loss", "final objective E(w, b) + l2/2 ||w||^2 (log)",
+             LogNorm(vmin=np.nanmin(loss), vmax=np.nanmax(loss))),
+            (axes[1], steps, "steps to tolerance (converged only)", "steps", None)):
+        mesh = ax.pcolormesh(lw, lb, z, shading="nearest", cmap="viridis", norm=norm)
         fig.colorbar(mesh, ax=ax, label=label)
-        ys, xs = np.nonzero(failed)
-        ax.scatter(lw[xs], lb[ys], marker="x", c="red", s=14,
-                   label="not converged (max_steps / nonfinite)")
+        for m, marker, colour, text in (
+                (diverged, "x", "red", "diverged (not converged; the loss rose)"),
+                (slow, ".", "white", "max_steps, still descending (rate too small)")):
+            ys, xs = np.nonzero(m)
+            ax.scatter(lw[xs], lb[ys], marker=marker, c=colour, s=14, label=text,
+                       edgecolors="black" if marker == "." else None, linewidths=0.3)
         ax.set(xscale="log", yscale="log", xlabel="lr_w (learning rate of w)",
                ylabel="lr_b (learning rate of b)", title=f"{title}, l2 = {l2[0]:g}")
         ax.legend(loc="lower left", fontsize=7)
@@ -43,8 +55,8 @@ def _gd_rates(table, fig, axes):
 
 def _newton_starts(table, fig, axes):
     problems = list(dict.fromkeys(table["problem"].tolist()))
-    for p in problems:
-        m = table["problem"] == p
+    for p in problems:  # converged runs only: a run out of steps has no limit to show
+        m = (table["problem"] == p) & (table["status"] == "converged")
         x0 = table["x0"][m]
         axes[0].plot(x0, table["order"][m], "o-", label=p)
         if p == "double":

@@ -38,8 +38,12 @@ def _gd_config(ctx, *, lr_w, lr_b, l2, gtol, max_steps):
     res = _fit.fit(logistic._MODEL, "gd", X, y, jnp.zeros(X.shape[1] + 1, dtype), l2, gtol,
                    jnp.ones(X.shape[0], dtype), lr_w, lr_b, max_steps=max_steps, cold=True,
                    batched=True)
+    h = res.loss_history  # NaN-padded past the last step
+    rise = jnp.nanmax(jnp.where(jnp.isnan(h[1:]) | jnp.isnan(h[:-1]), -jnp.inf, h[1:] - h[:-1]))
+    # the loss went up by more than rounding at some step: the rates are past stability
+    diverged = ~jnp.isfinite(res.loss) | (rise > 1e-10 * jnp.abs(h[0]))
     return {"loss": res.loss, "grad_norm": res.grad_norm, "steps": res.steps,
-            "status": res.status}
+            "status": res.status, "diverged": diverged.astype(jnp.int32)}
 
 
 _RATES = tuple(float(v) for v in np.geomspace(1e-4, 0.3, 16))

@@ -46,7 +46,7 @@ def test_gd_rates_rows_equal_single_fits(gd_table):
                               gtol=r["gtol"], max_steps=r["max_steps"])
         assert r["status"] == res.status_name and r["steps"] == int(res.steps)
         _close(r["loss"], res.loss)
-        _close(r["grad_norm"], res.grad_norm, rtol=1e-9)  # a gradient near 0: cancellation
+        _close(r["grad_norm"], res.grad_norm)
 
 
 def test_failed_configurations_keep_their_rows():
@@ -98,9 +98,9 @@ def test_l2_path_rows_equal_fit_newton_and_bootstrap():
     for r in t.rows:
         fit = logistic.fit_newton(X, y, l2=r["l2"])
         theta = np.append(fit.params[0], fit.params[1])
-        _close([r[f"theta_{j}"] for j in range(31)], theta, rtol=1e-10)
+        _close([r[f"theta_{j}"] for j in range(31)], theta)
         bs = logistic.bootstrap(X, y, key=jax.random.key(0), num_resamples=8, l2=r["l2"])
-        _close([r[f"std_err_{j}"] for j in range(31)], bs.std_err, rtol=1e-9)
+        _close([r[f"std_err_{j}"] for j in range(31)], bs.std_err)
         assert r["num_ok"] == int(bs.num_ok) and r["status"] == "converged"
 
 
