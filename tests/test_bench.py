@@ -24,7 +24,7 @@ pytest.importorskip("statsmodels")
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
 CASES = ("newton", "first_order", "gd_step", "bootstrap_fits", "hessian", "memory",
-         "first_call", "inference")
+         "first_call", "inference", "sweep")
 SCORED_CASES = ("newton", "first_order", "bootstrap_fits", "first_call")
 OLD_GATE = 1e-9  # the fixed relative gate the computed one replaces
 
