@@ -17,6 +17,7 @@ from jaxdl import net as net
 from jaxdl import newton as newton
 from jaxdl import noise as noise
 from jaxdl import results as results
+from jaxdl import sharding as sharding
 from jaxdl import softmax as softmax
 from jaxdl import sweep as sweep
 from jaxdl.results import FitResult as FitResult
@@ -39,6 +40,7 @@ __all__ = [
     "newton",
     "noise",
     "results",
+    "sharding",
     "softmax",
     "sweep",
 ]

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import jax
 
-__all__ = ["enable_x64", "optimization_barrier"]
+__all__ = ["enable_x64", "optimization_barrier", "traced_mesh_size"]
 
 
 @contextlib.contextmanager
@@ -48,3 +48,21 @@ if hasattr(jax.lax, "optimization_barrier"):
     optimization_barrier = jax.lax.optimization_barrier
 else:  # jax < 0.4.33: the same primitive, not yet exported (absent in 0.4.31, public in 0.4.33)
     from jax._src.ad_checkpoint import _optimization_barrier as optimization_barrier
+
+
+def traced_mesh_size(x) -> int:
+    """The number of devices of the mesh a traced ``x`` is laid out on, or 1 where unknown.
+
+    Inside ``jit`` a tracer's aval carries the (abstract) mesh of its input sharding from the
+    jax releases that have ``jax.typeof`` on (0.6); the partition spec itself is only visible
+    for explicit mesh axes, so the mesh size is an upper bound on the row shards. Older
+    releases show no mesh: 1, the single-device layout.
+    """
+    typeof = getattr(jax, "typeof", None)
+    if typeof is None:  # jax < 0.6
+        return 1
+    try:
+        mesh = typeof(x).sharding.mesh
+    except AttributeError:  # an aval without a sharding (a literal, an older tracer)
+        return 1
+    return 1 if getattr(mesh, "empty", True) else int(mesh.size)

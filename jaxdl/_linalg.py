@@ -22,6 +22,8 @@ import functools
 import jax
 import jax.numpy as jnp
 
+from jaxdl import _compat
+
 
 def precision() -> jax.lax.Precision | None:
     """Full float32 precision where the backend would otherwise round (GPU TF32, TPU bf16)."""
@@ -41,11 +43,17 @@ _BLOCK_MIN, _BLOCK_TARGET, _BLOCK_MAX = 100, 1000, 4000
 def row_shards(X) -> int:
     """How many equal shards the rows of a concrete, row-sharded ``X`` are split into.
 
-    1 for a tracer (inside jit the input's sharding is not visible), a NumPy array, or an
-    array on one device. The fits read this eagerly and pick block layouts that keep every
-    block's rows spread over all shards, so that XLA's partitioner never gathers ``X``.
+    1 for a NumPy array or an array on one device. For a tracer (inside a user's ``jit``) the
+    partition spec is not visible, but its mesh is (:func:`jaxdl._compat.traced_mesh_size`): the
+    mesh size when it divides the rows, else 1. A block layout for ``k`` shards also keeps every
+    block spread over any divisor of ``k`` shards, so assuming all mesh devices is safe. The fits
+    read this at trace time and pick block layouts that keep every block's rows spread over all
+    shards, so that XLA's partitioner never gathers ``X``.
     """
-    if isinstance(X, jax.core.Tracer) or not isinstance(X, jax.Array) or X.ndim == 0:
+    if isinstance(X, jax.core.Tracer):
+        k = _compat.traced_mesh_size(X) if X.ndim else 1
+        return k if k > 1 and X.shape[0] % k == 0 else 1
+    if not isinstance(X, jax.Array) or X.ndim == 0:
         return 1
     rows = X.sharding.shard_shape(X.shape)[0]
     n = X.shape[0]

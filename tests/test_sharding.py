@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 # Runs in a fresh process: the number of CPU devices is fixed when JAX starts.
 _SCRIPT = textwrap.dedent("""
     import json
@@ -66,3 +68,108 @@ def test_row_sharded_fits_match_and_never_gather_x():
         assert rel < 1e-12, (name, rel)
     assert all(s == 0 for s in out["status"].values()), out["status"]
     assert out["gathers"] == {"newton": [], "lbfgs": [], "hessian": []}, out["gathers"]
+
+
+# Padded host data through jaxdl.sharding.shard_rows: every fit and inference, eagerly and inside
+# a user's jit, against the unpadded single-device answers; the compiled programs never gather X.
+_PADDED_SCRIPT = """import json, sys
+import jax, jax.numpy as jnp, numpy as np
+jax.config.update("jax_enable_x64", True)
+from jaxdl import logistic, sharding, softmax
+
+n_dev = len(jax.devices())
+n, d, k = int(sys.argv[1]), 5, 3
+rng = np.random.default_rng(0)
+X = rng.normal(size=(n, d))
+yb = (X @ np.linspace(-1, 1, d) + rng.normal(size=n) > 0).astype(np.float64)
+yk = np.argmax(X[:, :k] + rng.normal(size=(n, k)), axis=1).astype(np.int32)
+sw = rng.uniform(0.5, 2.0, size=n)
+mesh = sharding.row_mesh()
+rb, rk = sharding.shard_rows(mesh, X, yb, sw), sharding.shard_rows(mesh, X, yk, sw)
+fits = {
+    "logistic newton": lambda X, y, w: logistic.fit_newton(X, y, l2=0.5, sample_weight=w),
+    "logistic lbfgs": lambda X, y, w: logistic.fit_lbfgs(X, y, l2=0.5, sample_weight=w),
+    "logistic gd": lambda X, y, w: logistic.fit_gd(X, y, lr=0.5, l2=0.5, max_steps=100,
+                                                   sample_weight=w),
+    "softmax newton": lambda X, y, w: softmax.fit_newton(X, y, num_classes=k, l2=0.5,
+                                                         sample_weight=w),
+    "softmax lbfgs": lambda X, y, w: softmax.fit_lbfgs(X, y, num_classes=k, l2=0.5,
+                                                       sample_weight=w),
+    "softmax gd": lambda X, y, w: softmax.fit_gd(X, y, num_classes=k, lr=0.1, l2=0.5,
+                                                 max_steps=100, sample_weight=w),
+    "logistic newton_many": lambda X, y, w: logistic.fit_newton_many(
+        X, y, l2=jnp.array([0.5, 2.0]), sample_weight=w),
+}
+def flat(res):
+    return jnp.concatenate([jnp.ravel(p) for p in jax.tree.leaves(res.params)])
+def rel(a, b):
+    return float(jnp.max(jnp.abs(a - b)) / jnp.max(jnp.abs(a)))
+out = {"devices": n_dev, "n": n, "n_padded": int(rb.X.shape[0]), "eager": {}, "jit": {},
+       "status": {}, "gathers": {}, "x_shards": len(rb.X.sharding.device_set)}
+for name, fn in fits.items():
+    r = rk if name.startswith("softmax") else rb
+    ref = fn(X, yk if name.startswith("softmax") else yb, sw)
+    got = fn(r.X, r.y, r.sample_weight)
+    jf = jax.jit(fn)
+    lowered = jf.lower(r.X, r.y, r.sample_weight)
+    hlo = lowered.compile().as_text()
+    inj = jf(r.X, r.y, r.sample_weight)
+    out["eager"][name] = rel(flat(ref), flat(got))
+    out["jit"][name] = rel(flat(ref), flat(inj))
+    out["status"][name] = [int(s) for s in np.ravel(got.status)] + [
+        int(s) for s in np.ravel(inj.status)]
+    out["gathers"][name] = [line.strip()[:100] for line in hlo.splitlines()
+                            if " all-gather(" in line]
+# inference on the padded rows equals the unpadded inference
+for name, mod, y, r in (("logistic inference", logistic, yb, rb),
+                       ("softmax inference", softmax, yk, rk)):
+    kw = dict(num_classes=k) if mod is softmax else {}
+    f_ref = mod.fit_newton(X, y, l2=0.5, sample_weight=sw, **kw)
+    f_got = mod.fit_newton(r.X, r.y, l2=0.5, sample_weight=r.sample_weight, **kw)
+    a = mod.inference(f_ref, X, y, l2=0.5, sample_weight=sw)
+    b = mod.inference(f_got, r.X, r.y, l2=0.5, sample_weight=r.sample_weight)
+    out["eager"][name] = max(rel(a.std_err, b.std_err), rel(a.params, b.params), rel(a.cov, b.cov))
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize(("devices", "n"), [(4, 2000), (3, 1001)])
+def test_padded_rows_every_fit_in_user_jit_match_and_never_gather_x(devices, n):
+    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
+               JAX_PLATFORMS="cpu")
+    proc = subprocess.run([sys.executable, "-c", _PADDED_SCRIPT, str(n)], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["devices"] == devices and out["x_shards"] == devices, out
+    assert out["n_padded"] == -(-n // devices) * devices and out["n_padded"] % devices == 0
+    print(json.dumps({"devices": devices, "eager": out["eager"], "jit": out["jit"]}))
+    assert len(out["eager"]) == 9 and len(out["jit"]) == 7, out
+    for where in ("eager", "jit"):
+        for name, rel in out[where].items():
+            assert rel < 1e-12, (where, name, rel)
+    expected = {"gd": 1}  # GD runs its 100 steps; the others converge
+    for name, codes in out["status"].items():
+        assert set(codes) == {expected.get(name.split()[-1], 0)}, (name, codes)
+    assert all(g == [] for g in out["gathers"].values()), out["gathers"]
+
+
+def test_shard_rows_bad_input_names_the_argument():
+    import jax
+    import numpy as np
+    from jax.sharding import Mesh
+
+    from jaxdl import sharding
+
+    X, y = np.ones((5, 2)), np.zeros(5)
+    mesh = Mesh(np.array(jax.devices()[:1]), ("data",))
+    with pytest.raises(ValueError, match=r"axis: expected one of the mesh's axes \('data',\)"):
+        sharding.shard_rows(mesh, X, y)
+    with pytest.raises(ValueError, match="y: expected 5 rows"):
+        sharding.shard_rows(None, X, np.zeros(4))
+    with pytest.raises(ValueError, match="sample_weight: expected 5 rows"):
+        sharding.shard_rows(None, X, y, np.ones(6))
+    with pytest.raises(ValueError, match=r"X: expected a 2-d array \(N, d\), got shape \(5,\)"):
+        sharding.shard_rows(None, y, y)
+    rows = sharding.shard_rows(mesh, X, y, axis="data")
+    assert rows.n == 5 and rows.X.shape == (5, 2) and float(rows.sample_weight.sum()) == 5.0
