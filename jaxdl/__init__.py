@@ -4,7 +4,8 @@ Topic modules (one per seed result): :mod:`jaxdl.logistic` (Q1), :mod:`jaxdl.bat
 :mod:`jaxdl.softmax` (Q3a-b, Q7), :mod:`jaxdl.mlp` (Q3c), :mod:`jaxdl.hessian` (Q4),
 :mod:`jaxdl.noise` (Q5), :mod:`jaxdl.newton` (Q6). Support: :mod:`jaxdl.checks` (validation and
 PSD/symmetry assertions), :mod:`jaxdl.results` (status codes and result types),
-:mod:`jaxdl.data` (bundled datasets) and :mod:`jaxdl.verify` (the identity registry).
+:mod:`jaxdl.data` (bundled datasets), :mod:`jaxdl.sharding` (rows on a device mesh) and
+:mod:`jaxdl.verify` (the identity registry).
 """
 
 from jaxdl import batchnorm as batchnorm

@@ -14,13 +14,14 @@ global arrays with ``jax.make_array_from_process_local_data`` (``scripts/multiho
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-__all__ = ["ShardedRows", "row_mesh", "shard_rows"]
+__all__ = ["ShardedRows", "padded_rows", "row_mesh", "shard_rows"]
 
 
 class ShardedRows(NamedTuple):
@@ -74,11 +75,11 @@ def shard_rows(mesh: Any, X: Any, y: Any, sample_weight: Any = None, *, axis: st
                local: bool = False) -> ShardedRows:
     """Place host ``X``, ``y`` and weights on ``mesh``'s ``axis``, rows padded with weight 0.
 
-    ``N`` is padded up to a multiple of the mesh's size along ``axis`` with zero rows of
-    weight 0 (``y`` padded with label 0), so every shard holds the same number of rows. ``X``
-    is sharded ``P(axis, None)``, ``y`` and the weights ``P(axis)``; the other mesh axes
-    replicate them. Pass the returned ``sample_weight`` to the fit: the answers then equal the
-    unpadded fit's.
+    ``N`` is padded up to a multiple of the mesh's size along ``axis`` (:func:`padded_rows`)
+    with zero rows of weight 0 (``y`` padded with label 0), so every shard holds the same
+    number of rows. ``X`` is sharded ``P(axis, None)``, ``y`` and the weights ``P(axis)``;
+    the other mesh axes replicate them. Pass the returned ``sample_weight`` to the fit: the
+    answers then equal the unpadded fit's.
 
     Args:
       mesh: a :class:`jax.sharding.Mesh` with an axis named ``axis``, a sequence of devices
@@ -130,17 +131,36 @@ def shard_rows(mesh: Any, X: Any, y: Any, sample_weight: Any = None, *, axis: st
                              f"processes, got {shards} shards")
         local_shards = shards // procs
         counts = _all_local_counts(n)
-        rows = -(-max(counts) // local_shards) * local_shards
+        rows = padded_rows(max(counts), local_shards)
         total = int(sum(counts))
         parts = [_pad(a, rows) for a in (Xh, yh, sw)]
         glob = rows * jax.process_count()
         made = [jax.make_array_from_process_local_data(s, p, (glob,) + p.shape[1:])
                 for s, p in zip((row, vec, wvec), parts, strict=True)]
         return ShardedRows(*made, total)
-    rows = -(-n // shards) * shards
+    rows = padded_rows(n, shards)
     Xp, yp, swp = (_pad(a, rows) for a in (Xh, yh, sw))
     return ShardedRows(jax.device_put(Xp, row), jax.device_put(yp, vec),
                        jax.device_put(swp, wvec), n)
+
+
+def padded_rows(n: int, shards: int) -> int:
+    """The rows ``n`` is padded to for ``shards`` shards: a multiple of ``shards * nb``, ``nb``
+    the power of two at or above ``n / GRAM_BLOCK``, so that the row blocks of the Hessian
+    (:func:`jaxdl._gram.weighted_gram`) interleave over the shards with no gather of ``X``
+    (``n / shards`` prime would leave no such blocks). The padding is under ``shards * nb``
+    rows, about ``2 shards / GRAM_BLOCK`` of ``n``.
+
+    Example:
+      >>> from jaxdl import sharding
+      >>> sharding.padded_rows(1001, 3), sharding.padded_rows(9001, 3)
+      (1002, 9012)
+    """
+    from jaxdl import _gram
+
+    nb = 1 << max(0, math.ceil(math.log2(max(1.0, n / _gram.GRAM_BLOCK))))
+    step = shards * nb
+    return -(-n // step) * step
 
 
 def _all_local_counts(n: int) -> list[int]:
