@@ -54,12 +54,12 @@ def traced_mesh_size(x) -> int:
     """The number of devices of the mesh a traced ``x`` is laid out on, or 1 where unknown.
 
     Inside ``jit`` a tracer's aval carries the (abstract) mesh of its input sharding from the
-    jax releases that have ``jax.typeof`` on (0.6); the partition spec itself is only visible
+    jax releases that have ``jax.typeof``; the partition spec itself is only visible
     for explicit mesh axes, so the mesh size is an upper bound on the row shards. Older
     releases show no mesh: 1, the single-device layout.
     """
     typeof = getattr(jax, "typeof", None)
-    if typeof is None:  # jax < 0.6
+    if typeof is None:  # older jax
         return 1
     try:
         mesh = typeof(x).sharding.mesh
