@@ -49,6 +49,9 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxdl import results
 
+__all__ = ["DEFAULT_MAX_MEMORY", "Param", "Sweep", "Table", "chunk_memory", "get", "grid",
+           "names", "register", "run"]
+
 DEFAULT_MAX_MEMORY = 1 << 30  # bytes per chunk where the device reports no limit (CPU)
 _PROBE_CONFIGS = 64  # configurations per device in the chunk probed for its memory
 

@@ -684,6 +684,18 @@ TABLE: dict[str, Call | Free | Covered] = {
     "checks.assert_rank": Free("chex.assert_rank: compares ranks only"),
     "checks.vector": Call(lambda i: __import__("jaxdl").checks.vector(
         "w", i.w, 2, "one weight per column of X")),
+    # sweep (configurations are Python values; the rows' dtype follows run's dtype=)
+    "sweep.run": Covered("test_sweep.py::test_run_and_chunk_memory_in_both_dtypes"),
+    "sweep.chunk_memory": Covered("test_sweep.py::test_run_and_chunk_memory_in_both_dtypes"),
+    "sweep.grid": Free("builds Python configurations (floats, ints, choice names)"),
+    "sweep.names": Free("lists the registered sweeps' names"),
+    "sweep.get": Free("looks a sweep up by name"),
+    "sweep.register": Free("adds a Sweep to the registry"),
+    # sharding
+    "sharding.shard_rows": Call(lambda i: __import__("jaxdl").sharding.shard_rows(
+        None, i.X, i.y).X),
+    "sharding.padded_rows": Free("takes and returns Python ints"),
+    "sharding.row_mesh": Free("builds a Mesh of devices"),
     # results
     "results.message": Free("maps an int32 status code to text"),
     "results.succeeded": Free("maps int32 status codes to booleans"),

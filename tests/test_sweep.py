@@ -49,6 +49,18 @@ def test_gd_rates_rows_equal_single_fits(gd_table):
         _close(r["grad_norm"], res.grad_norm)
 
 
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_run_and_chunk_memory_in_both_dtypes(dtype):
+    t = sweep.run("newton-starts", {"problem": ["sqrt2", "cubic"], "x0": [2.0]}, dtype=dtype,
+                  progress=False)
+    eps = float(jnp.finfo(dtype).eps)
+    assert t.meta["dtype"] == jnp.dtype(dtype).name
+    for r, xs in zip(t.rows, (2 ** 0.5, 2.0945514815423265), strict=True):
+        assert r["status"] == "converged" and abs(r["root"] - xs) <= 8 * eps * (1 + xs)
+    per = sweep.chunk_memory(sweep.get("newton-starts"), 2, dtype=dtype)
+    assert per is None or per > 0
+
+
 def test_failed_configurations_keep_their_rows():
     t = sweep.run("gd-rates", {"lr_w": [-0.01, float("nan"), 0.01], "lr_b": [0.01],
                                "max_steps": [300]}, chunk_size=4, progress=False)
