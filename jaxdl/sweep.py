@@ -268,13 +268,15 @@ def _chunk_fn(s: Sweep, static: tuple) -> Callable:
     return jax.jit(jax.vmap(one, in_axes=(None, 0)))
 
 
+# Compiled chunks by (sweep, static values, input shapes, devices); keyed by the Sweep object
+# itself (identity), which the key keeps alive, so a new sweep never meets an old program.
 _COMPILED: dict[tuple, Any] = {}
 
 
 def _compiled(s: Sweep, static: tuple, ctx: Any, traced: dict, mesh: Mesh | None):
     fn = _chunk_fn(s, static)
     shapes = jax.tree.map(lambda a: (a.shape, str(a.dtype)), (ctx, traced))
-    key = (id(s), static, str(jax.tree.structure((ctx, traced))), str(shapes),
+    key = (s, static, str(jax.tree.structure((ctx, traced))), str(shapes),
            None if mesh is None else tuple(d.id for d in mesh.devices.flat))
     hit = _COMPILED.get(key)
     if hit is None:
