@@ -443,7 +443,7 @@ def run(s: Sweep | str, grid_values: Mapping[str, Iterable[Any]] | None = None, 
       max_memory: the bytes one chunk may use (default a quarter of the device memory, or
         1 GiB where the device reports none, as on CPU).
       out: a folder: rows are appended to ``out/NAME.csv`` and ``out/NAME.json`` is rewritten
-        as each chunk finishes.
+        as each chunk finishes (without ``resume`` a run starts both files afresh).
       resume: skip the configurations already in ``out/NAME.csv`` (needs ``out``).
       progress: a tqdm progress bar over the configurations.
       devices: the devices the configuration axis is sharded over (default all of
