@@ -5,7 +5,8 @@ Topic modules (one per seed result): :mod:`jaxdl.logistic` (Q1), :mod:`jaxdl.bat
 :mod:`jaxdl.noise` (Q5), :mod:`jaxdl.newton` (Q6). Support: :mod:`jaxdl.checks` (validation and
 PSD/symmetry assertions), :mod:`jaxdl.results` (status codes and result types),
 :mod:`jaxdl.data` (bundled datasets), :mod:`jaxdl.sharding` (rows on a device mesh) and
-:mod:`jaxdl.verify` (the identity registry).
+:mod:`jaxdl.verify` (the identity registry). :func:`enable_compilation_cache` opts a process into
+JAX's persistent compilation cache (the library never changes JAX's options at import).
 """
 
 from jaxdl import batchnorm as batchnorm
@@ -21,6 +22,7 @@ from jaxdl import results as results
 from jaxdl import sharding as sharding
 from jaxdl import softmax as softmax
 from jaxdl import sweep as sweep
+from jaxdl._compilation_cache import enable_compilation_cache as enable_compilation_cache
 from jaxdl.results import FitResult as FitResult
 from jaxdl.results import NewtonResult as NewtonResult
 from jaxdl.results import Status as Status
@@ -34,6 +36,7 @@ __all__ = [
     "batchnorm",
     "checks",
     "data",
+    "enable_compilation_cache",
     "hessian",
     "logistic",
     "mlp",

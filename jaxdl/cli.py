@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 import jax
 
 from jaxdl import __version__
+from jaxdl._compilation_cache import DEFAULT_DIR, enable_compilation_cache
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _GD_STEPS, _NEWTON_STEPS = 20000, 50
@@ -34,13 +35,12 @@ class UsageError(Exception):
 def _configure_jax(cache: bool = True) -> None:
     """Process-wide settings for command-line runs (never done by library code)."""
     jax.config.update("jax_enable_x64", True)
-    if cache and os.environ.get("JAXDL_NO_CACHE") != "1":
-        cache_dir = os.environ.get(
-            "JAXDL_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "jaxdl", "xla")
-        )
-        jax.config.update("jax_compilation_cache_dir", cache_dir)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    if cache:  # $JAXDL_CACHE_DIR or ~/.cache/jaxdl/xla; JAXDL_NO_CACHE=1 leaves it off
+        try:
+            enable_compilation_cache()
+        except ValueError as err:  # a cache is a speed-up: never a reason to refuse a run
+            print(f"jaxdl: warning: no persistent compilation cache (JAXDL_CACHE_DIR or "
+                  f"{DEFAULT_DIR}): {err}", file=sys.stderr)
 
 
 # ---------------------------------------------------------------------------

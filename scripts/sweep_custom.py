@@ -15,7 +15,9 @@ import jax.numpy as jnp
 
 jax.config.update("jax_enable_x64", True)
 
-from jaxdl import data, logistic, sweep  # noqa: E402
+from jaxdl import data, enable_compilation_cache, logistic, sweep  # noqa: E402
+
+enable_compilation_cache()  # a rerun loads its programs from disk (JAXDL_NO_CACHE=1: off)
 
 
 def prepare(dtype, static):

@@ -12,7 +12,9 @@ import numpy as np
 
 jax.config.update("jax_enable_x64", True)
 
-from jaxdl import _sweep_plots, sweep  # noqa: E402
+from jaxdl import _sweep_plots, enable_compilation_cache, sweep  # noqa: E402
+
+enable_compilation_cache()  # a rerun loads its programs from disk (JAXDL_NO_CACHE=1: off)
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 p.add_argument("--rates", type=int, default=8, help="rates per axis, log-spaced 1e-4..0.3")

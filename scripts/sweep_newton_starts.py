@@ -11,7 +11,9 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-from jaxdl import sweep  # noqa: E402
+from jaxdl import enable_compilation_cache, sweep  # noqa: E402
+
+enable_compilation_cache()  # a rerun loads its programs from disk (JAXDL_NO_CACHE=1: off)
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 p.add_argument("--x0", type=float, nargs="+", default=[0.5, 2.0, 8.0], help="starting points")
