@@ -21,6 +21,7 @@ from jaxdl import data, logistic
 
 pytest.importorskip("sklearn")
 pytest.importorskip("statsmodels")
+pytest.importorskip("glum")
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
 CASES = ("newton", "first_order", "gd_step", "bootstrap_fits", "hessian", "memory",
@@ -207,8 +208,11 @@ def test_quick_run_scores_every_timed_solver(quick_report):
             assert s["max_gap_over_gate"] <= 1, (key, name)
             assert 0 < s["rel_gate"] < OLD_GATE, (key, name)  # computed, and tighter
             assert s["min_lambda_min"] > 0, (key, name)
-    assert len(report["cases"]["newton"]["score"]["solvers"]) == 3
-    assert len(report["cases"]["first_order"]["score"]["solvers"]) == 4
+    assert sorted(report["cases"]["newton"]["score"]["solvers"]) == [
+        "fit_newton", "glum irls-cd", "glum irls-ls", "sklearn newton-cholesky",
+        "statsmodels Logit newton"]
+    assert sorted(report["cases"]["first_order"]["score"]["solvers"]) == sorted([
+        *bench.JAXDL_SOLVERS, "glum lbfgs", "optax.lbfgs (while_loop)", "sklearn lbfgs"])
     assert report["cases"]["bootstrap_fits"]["score"]["problems"] == (
         report["cases"]["bootstrap_fits"]["sizes"]["fits"])
 
@@ -237,7 +241,7 @@ def test_quick_run_reports_timings_and_measurements(quick_report):
         for target in case["targets"]:
             assert isinstance(target["value"], float), target  # every target got a measurement
     machine = report["machine"]
-    for key in ("platform", "cpu_count", "jax", "jaxlib", "sklearn", "statsmodels",
+    for key in ("platform", "cpu_count", "jax", "jaxlib", "sklearn", "statsmodels", "glum",
                 "device_kind"):
         assert machine[key], key
     for name in CASES:
