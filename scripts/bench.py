@@ -8,10 +8,10 @@ Scoring. A timed solver is scored only if (1) it reports convergence by its own 
 ``FitResult.ok``; scikit-learn and glum: ``n_iter_ < max_iter`` and no ConvergenceWarning;
 statsmodels: ``mle_retvals["converged"]``; the optax loop: its own gradient test) and (2) its
 coefficients meet the stated gradient rule on one common float64 objective ``F``
-(:func:`jaxdl.logistic.loss` summed over the rows, plus ``l2/2 ||w||^2`` where penalised): ``||grad
-F||_inf <= TOL_MEAN_GRAD * n``. A solver that fails either is reported with the reason and gets no
-ratio. The losses of all solvers must then pass the gate, computed from the measured gradients (see
-:func:`score`)::
+(:func:`jaxdl.logistic.loss` summed over the rows, plus ``l2/2 ||w||^2`` where penalised):
+``||grad F||_inf <= TOL_MEAN_GRAD * n``. A solver that fails either is reported with the reason
+and gets no ratio. The losses of all solvers must then pass the gate, computed from the measured
+gradients (see :func:`score`)::
 
     F(x_i) - min_j F(x_j)  <=  ||g_i||_2^2 / (2 mu_i)  +  err_i  +  err_best
     mu_i  = lambda_min(H(x_i)) - R ||g_i||_2,     R = max_n ||[x_n; 1]||_2
