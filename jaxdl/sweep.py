@@ -53,7 +53,7 @@ __all__ = ["DEFAULT_MAX_MEMORY", "Param", "Sweep", "Table", "chunk_memory", "get
            "names", "register", "run"]
 
 DEFAULT_MAX_MEMORY = 1 << 30  # bytes per chunk where the device reports no limit (CPU)
-_PROBE_CONFIGS = 64  # configurations per device in the chunk probed for its memory
+_PROBE_CONFIGS = 256  # configurations per device in the chunk probed for its memory
 
 
 @dataclasses.dataclass(frozen=True)
@@ -439,7 +439,7 @@ def run(s: Sweep | str, grid_values: Mapping[str, Iterable[Any]] | None = None, 
         take their defaults).
       configs: instead of a grid, explicit configurations (dicts of every parameter).
       chunk_size: configurations per compiled chunk (rounded up to a multiple of the device
-        count); default: as many as ``max_memory`` allows, at most 64 per device.
+        count); default: as many as ``max_memory`` allows, at most 256 per device.
       max_memory: the bytes one chunk may use (default a quarter of the device memory, or
         1 GiB where the device reports none, as on CPU).
       out: a folder: rows are appended to ``out/NAME.csv`` and ``out/NAME.json`` is rewritten
