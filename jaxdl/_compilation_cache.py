@@ -20,7 +20,7 @@ def enable_compilation_cache(path: str | os.PathLike[str] | None = None) -> str 
 
     A fresh process that calls the same jaxdl function at the same shapes, dtypes and options
     then loads the program from disk instead of compiling it (at the benchmark size a
-    ``fit_newton`` first call drops from about 2 s over the warm time to about 0.3 s). It sets
+    ``fit_newton`` first call drops from about 2 s over the warm time to about 0.35 s). It sets
     JAX's own options (``jax_compilation_cache_dir``, and caches programs however quickly they
     compiled and however small), so it affects every JAX program of the process, not only
     jaxdl's; call it once, before the first compilation.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import os
 import pkgutil
 
 import pytest
@@ -61,7 +62,12 @@ def test_docstring_example(test):
     runner = doctest.DocTestRunner(optionflags=_FLAGS)
     failures = []
     test.globs = dict(test.globs)  # its module's namespace (as doctest has it), copied per example
-    with enable_x64(False):
-        runner.run(test, out=failures.append, clear_globs=True)
+    environ = dict(os.environ)  # an example may set or unset variables (JAXDL_NO_CACHE does)
+    try:
+        with enable_x64(False):
+            runner.run(test, out=failures.append, clear_globs=True)
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
     result = runner.summarize(verbose=False)
     assert result.failed == 0, "".join(failures)
