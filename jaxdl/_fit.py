@@ -146,11 +146,12 @@ def seed_optimizer(lr_w: Any, lr_b: Any) -> optax.GradientTransformation:
 
 @functools.partial(jax.jit, static_argnames=("model", "solver", "optimizer", "max_steps",
                                              "memory", "mixed", "cold", "row_shards",
-                                             "batched"))
+                                             "batched", "lockstep"))
 def fit(model: LinearModel, solver: str, X, y, theta0, l2, gtol, sw, lr_w, lr_b, *,
         optimizer: optax.GradientTransformation | None = None, max_steps: int,
         memory: int = 10, mixed: bool = False, cold: bool = False,
-        row_shards: int = 1, batched: bool = False) -> FitResult:
+        row_shards: int = 1, batched: bool = False,
+        lockstep: str | None = None) -> FitResult:
     """One fit of ``model`` by ``solver`` (static), compiled once per model, solver and shape.
 
     Hyperparameters ``l2``, ``gtol``, ``lr_w``, ``lr_b`` and the weights are traced: a new
@@ -158,7 +159,8 @@ def fit(model: LinearModel, solver: str, X, y, theta0, l2, gtol, sw, lr_w, lr_b,
     ``batched=True`` is for a fit that will be vmapped over configurations sharing ``X`` (a
     sweep): the products over ``X`` are then plain dots, which vmap turns into one GEMM for
     the batch (as in :func:`fit_many`), instead of a single fit's row-block stream (about 3x
-    faster for a batch of 64 gradient-descent fits on breast cancer).
+    faster for a batch of 64 gradient-descent fits on breast cancer). ``lockstep`` (solver
+    ``"gd"``) names the ``vmap`` axis of such a batch: see :func:`_solver.gradient_descent`.
     """
     d = X.shape[1]
     oracle = model.oracle(X, y, l2, sw, mixed=mixed, outer=model.outer(X) if batched else None,
@@ -182,7 +184,8 @@ def fit(model: LinearModel, solver: str, X, y, theta0, l2, gtol, sw, lr_w, lr_b,
             return (oracle.value(theta, z), model.split(oracle.grad(theta, z), d),
                     oracle.separated(theta, z))
 
-        res = _solver.gradient_descent(value_and_grad, model.split(theta0, d), opt, **kw)
+        res = _solver.gradient_descent(value_and_grad, model.split(theta0, d), opt,
+                                       lockstep=lockstep, **kw)
         res = res._replace(params=model.join(res.params))
     else:  # pragma: no cover - the wrappers pass a literal
         raise ValueError(f"solver: expected one of {SOLVERS}, got {solver!r}")

@@ -274,6 +274,7 @@ def gradient_descent(
     max_steps: int,
     gtol: jax.Array,
     invalid: jax.Array | None = None,
+    lockstep: str | None = None,
 ) -> FitResult:
     """Run an optax optimiser in one ``lax.while_loop`` until ``||g||_inf <= gtol``.
 
@@ -281,6 +282,13 @@ def gradient_descent(
     and the separation certificate (see :class:`NewtonOracle`) from one shared forward pass
     (the closed forms do). The step-size history records ``||update||_inf``. Statuses:
     CONVERGED, SEPARABLE, MAX_STEPS, NONFINITE, INVALID_INPUT.
+
+    ``lockstep`` names a ``vmap`` axis the call runs under (a sweep's configurations). Plain
+    ``vmap`` of a while loop with a per-element predicate selects the whole carry every trip,
+    the ``max_steps + 1`` histories included: O(batch x max_steps) work a step. With
+    ``lockstep`` the loop runs while any element of the axis runs (one ``psum``), each element
+    freezes itself once it stops, and a step writes one history entry per element. The
+    results are those of the plain loop.
     """
     f0, g0, sep0 = value_and_grad(params0)
     state = _GDState(
@@ -292,21 +300,32 @@ def gradient_descent(
         return _classify(s.f, s.g, s.k, gtol=gtol, max_steps=max_steps, separated=s.sep)
 
     def cond(s: _GDState) -> jax.Array:
-        return _is_running(s.status)
+        if lockstep is None:
+            return _is_running(s.status)
+        return jax.lax.psum(_is_running(s.status).astype(jnp.int32), lockstep) > 0
 
     def body(s: _GDState) -> _GDState:
         updates, opt_state = optimizer.update(s.g, s.opt_state, s.params)
         params = optax.apply_updates(s.params, updates)
         f, g, sep = value_and_grad(params)
         k = s.k + 1
+        # Unbatched (or plain vmap), the body only runs while this fit runs; in lockstep a
+        # stopped element rides along, writes nothing and keeps its state.
+        live = True if lockstep is None else _is_running(s.status)
         new = s._replace(k=k, params=params, opt_state=opt_state, f=f, g=g, sep=sep,
-                         hist=s.hist.record(k, f, g, _tree_max_abs(updates)))
+                         hist=s.hist.record(k, f, g, _tree_max_abs(updates), keep=live))
         status = classify(new)
         # A step that overflowed is recorded in the history, but the last finite iterate is
         # what the result returns (with status NONFINITE).
         keep = jax.tree.map(lambda a, b: jnp.where(status == Status.NONFINITE, b, a),
                             (new.params, new.f, new.g), (s.params, s.f, s.g))
-        return new._replace(params=keep[0], f=keep[1], g=keep[2], status=status)
+        new = new._replace(params=keep[0], f=keep[1], g=keep[2], status=status)
+        if lockstep is None:
+            return new
+        hist = new.hist
+        frozen = jax.tree.map(lambda a, b: jnp.where(live, a, b), new._replace(hist=None),
+                              s._replace(hist=None))
+        return frozen._replace(hist=hist)
 
     state = state._replace(status=_initial(classify(state), invalid))
     s = jax.lax.while_loop(cond, body, state)

@@ -12,7 +12,7 @@ import numpy as np
 
 from jaxdl import _fit, _inference, _solver, batchnorm, data, logistic, newton, noise
 from jaxdl.results import Status
-from jaxdl.sweep import Param, Sweep, register
+from jaxdl.sweep import AXIS, Param, Sweep, register
 
 _COMPLETED, _INVALID = jnp.int32(Status.COMPLETED), jnp.int32(Status.INVALID_INPUT)
 
@@ -37,7 +37,7 @@ def _gd_config(ctx, *, lr_w, lr_b, l2, gtol, max_steps):
     dtype = X.dtype
     res = _fit.fit(logistic._MODEL, "gd", X, y, jnp.zeros(X.shape[1] + 1, dtype), l2, gtol,
                    jnp.ones(X.shape[0], dtype), lr_w, lr_b, max_steps=max_steps, cold=True,
-                   batched=True)
+                   batched=True, lockstep=AXIS)
     h = res.loss_history  # NaN-padded past the last step
     rise = jnp.nanmax(jnp.where(jnp.isnan(h[1:]) | jnp.isnan(h[:-1]), -jnp.inf, h[1:] - h[:-1]))
     # the loss went up by more than rounding at some step: the rates are past stability

@@ -49,9 +49,12 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxdl import results
 
-__all__ = ["DEFAULT_MAX_MEMORY", "Param", "Sweep", "Table", "chunk_memory", "get", "grid",
+__all__ = ["AXIS", "DEFAULT_MAX_MEMORY", "Param", "Sweep", "Table", "chunk_memory", "get", "grid",
            "names", "register", "run"]
 
+# The vmap axis name of a chunk's configurations: a config may use collectives over it (the
+# gradient-descent fits run their loops in lockstep over it: ``_fit.fit(..., lockstep=AXIS)``).
+AXIS = "configs"
 DEFAULT_MAX_MEMORY = 1 << 30  # bytes per chunk where the device reports no limit (CPU)
 _PROBE_CONFIGS = 256  # configurations per device in the chunk probed for its memory
 
@@ -118,7 +121,8 @@ class Sweep:
       config: ``config(ctx, **values) -> dict`` of arrays for one configuration (static
         values as Python values, the others as 0-d arrays; a choice as its int32 index).
         A key ``status`` (int32 :class:`jaxdl.results.Status`) becomes the status name.
-        Pure and traceable: it is vmapped and jitted.
+        Pure and traceable: it is vmapped (axis name :data:`AXIS`, for collectives such as
+        a loop run in lockstep) and jitted.
     """
 
     name: str
@@ -265,7 +269,7 @@ def _chunk_fn(s: Sweep, static: tuple) -> Callable:
     def one(ctx, traced):
         return dict(s.config(ctx, **static_kw, **traced))
 
-    return jax.jit(jax.vmap(one, in_axes=(None, 0)))
+    return jax.jit(jax.vmap(one, in_axes=(None, 0), axis_name=AXIS))
 
 
 # Compiled chunks by (sweep, static values, input shapes, devices); keyed by the Sweep object

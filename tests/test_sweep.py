@@ -49,6 +49,37 @@ def test_gd_rates_rows_equal_single_fits(gd_table):
         _close(r["grad_norm"], res.grad_norm)
 
 
+def test_lockstep_loop_equals_plain_vmap():
+    """``lockstep`` (a sweep's GD loop: one psum per trip, one history entry written per
+    element) returns what plain vmap of the same loop returns, every field and status: a
+    converged fit, one out of steps, one past stability and an invalid rate in one batch."""
+    from jaxdl import _fit
+
+    X, y = _sweeps._breast_cancer("float64")
+    p = X.shape[1] + 1
+    lr_w = jnp.asarray([0.1, 0.003, 0.25, -0.01])
+    lr_b = jnp.asarray([0.1, 0.001, 0.3, 0.01])
+    gtol = jnp.asarray([1e-2, 1e-9, 1e-9, 1e-9])
+
+    def one(lockstep):
+        def f(lw, lb, gt):
+            return _fit.fit(logistic._MODEL, "gd", X, y, jnp.zeros(p), jnp.float64(1.0), gt,
+                            jnp.ones(X.shape[0]), lw, lb, max_steps=60, cold=True,
+                            batched=True, lockstep=lockstep)
+        return jax.jit(jax.vmap(f, axis_name="c"))(lr_w, lr_b, gtol)
+
+    plain, lock = one(None), one("c")
+    assert [int(s) for s in lock.status] == [int(s) for s in plain.status]
+    from jaxdl.results import Status
+    assert {Status(int(c)).name for c in lock.status} == {"CONVERGED", "MAX_STEPS",
+                                                          "INVALID_INPUT"}
+    assert int(lock.steps[0]) < 60 and int(lock.steps[3]) == 0
+    for a, b in zip(jax.tree.leaves(lock), jax.tree.leaves(plain), strict=True):
+        a, b = np.asarray(a, float), np.asarray(b, float)
+        assert np.array_equal(np.isnan(a), np.isnan(b))
+        _close(np.nan_to_num(a), np.nan_to_num(b))
+
+
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
 def test_run_and_chunk_memory_in_both_dtypes(dtype):
     t = sweep.run("newton-starts", {"problem": ["sqrt2", "cubic"], "x0": [2.0]}, dtype=dtype,
