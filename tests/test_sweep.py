@@ -20,7 +20,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxdl import _sweeps, batchnorm, cli, logistic, newton, noise, sweep
+from jaxdl import _fit, _sweeps, batchnorm, cli, logistic, newton, noise, sweep
+from jaxdl.results import Status
 
 # Rates inside gradient descent's stable range: beyond it (lr_w >= 0.03 here) the iterates
 # oscillate chaotically and any two roundings part ways, so no two programs agree to 1e-12.
@@ -53,8 +54,6 @@ def test_lockstep_loop_equals_plain_vmap():
     """``lockstep`` (a sweep's GD loop: one psum per trip, one history entry written per
     element) returns what plain vmap of the same loop returns, every field and status: a
     converged fit, one out of steps, one past stability and an invalid rate in one batch."""
-    from jaxdl import _fit
-
     X, y = _sweeps._breast_cancer("float64")
     p = X.shape[1] + 1
     lr_w = jnp.asarray([0.1, 0.003, 0.25, -0.01])
@@ -70,7 +69,6 @@ def test_lockstep_loop_equals_plain_vmap():
 
     plain, lock = one(None), one("c")
     assert [int(s) for s in lock.status] == [int(s) for s in plain.status]
-    from jaxdl.results import Status
     assert {Status(int(c)).name for c in lock.status} == {"CONVERGED", "MAX_STEPS",
                                                           "INVALID_INPUT"}
     assert int(lock.steps[0]) < 60 and int(lock.steps[3]) == 0
