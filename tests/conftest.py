@@ -1,13 +1,22 @@
 """Test-session numerics: float64 on, rank promotion an error, no persistent compilation cache
 (set once, here only).
 
-Each test module's compiled programs are dropped when the module ends: XLA's CPU executables
-each hold memory mappings, and a whole suite's worth (thousands of programs) would exhaust the
-kernel's per-process map limit (vm.max_map_count, 65530 by default) and crash the compiler.
+Compiled programs are shared across test modules (a fit compiled by one module serves the next
+on the same shapes; tests/test_mutation.py compiles nothing that tests/test_verify.py has not),
+but not without bound: XLA's CPU executables each hold memory mappings, and a whole suite's
+worth (thousands of programs) would exhaust the kernel's per-process map limit
+(vm.max_map_count, 65530 by default) and crash the compiler. When a module ends with the
+process holding more than half the limit, every compiled program is dropped; the largest
+module adds about 10,000 maps. Where the map count cannot be read (no ``/proc``), programs
+are dropped after every module.
 """
 
 import gc
 import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
 
 import jax
 import pytest
@@ -19,8 +28,102 @@ jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
 
+def _map_count() -> int | None:
+    try:
+        with open("/proc/self/maps", "rb") as f:
+            return sum(1 for _ in f)
+    except OSError:
+        return None
+
+
+def _map_budget() -> int:
+    try:
+        with open("/proc/sys/vm/max_map_count") as f:
+            return int(f.read()) // 2
+    except (OSError, ValueError):
+        return 65530 // 2
+
+
+_MAP_BUDGET = _map_budget()
+
+
 @pytest.fixture(autouse=True, scope="module")
 def _drop_compiled_programs():
     yield
-    jax.clear_caches()
-    gc.collect()
+    maps = _map_count()
+    if maps is None or maps > _MAP_BUDGET:
+        jax.clear_caches()
+        gc.collect()
+
+
+# ----------------------------------------------------------------------------------------------
+# Fresh processes started early. A test module may define ``BACKGROUND(start)``, calling
+# ``start(key, argv, env=None)`` for each fresh interpreter its tests read; when any of its tests
+# is selected, those processes start as soon as collection ends and run beside the rest of the
+# suite (they compile everything anew, mostly on one core, so they would otherwise queue behind
+# it). Its tests take them from the ``background`` fixture: ``background[key].result(timeout)``.
+
+
+class _Job:
+    """A fresh process; its output goes to files (a pipe nobody reads yet could fill and block
+    it)."""
+
+    def __init__(self, folder: pathlib.Path, argv: list[str], env: dict | None):
+        self.folder = folder
+        with open(folder / "stdout", "w") as out, open(folder / "stderr", "w") as err:
+            self.proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=folder)
+
+    def result(self, timeout: float) -> tuple[int, str, str]:
+        """``(returncode, stdout, stderr)`` once the process ends; killed after ``timeout`` s
+        of waiting (the test then fails with ``TimeoutExpired``)."""
+        try:
+            self.proc.wait(timeout)
+        finally:
+            self.proc.kill()
+        self.proc.wait()
+        return (self.proc.returncode, (self.folder / "stdout").read_text(),
+                (self.folder / "stderr").read_text())
+
+
+_JOBS = pytest.StashKey[dict]()
+
+
+def _start_jobs(config: pytest.Config, module) -> dict:
+    state = config.stash.setdefault(_JOBS, {"root": None, "modules": {}})
+    if module.__name__ not in state["modules"]:
+        if state["root"] is None:
+            state["root"] = pathlib.Path(tempfile.mkdtemp(prefix="jaxdl-tests-"))
+        jobs = state["modules"][module.__name__] = {}
+
+        def start(key, argv, env=None):
+            folder = state["root"] / module.__name__ / str(len(jobs))
+            folder.mkdir(parents=True)
+            jobs[key] = _Job(folder, argv, env)
+
+        module.BACKGROUND(start)
+    return state["modules"][module.__name__]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    for item in session.items:
+        module = getattr(item, "module", None)
+        if hasattr(module, "BACKGROUND"):
+            _start_jobs(session.config, module)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    state = session.config.stash.get(_JOBS, None)
+    if state is None:
+        return
+    for jobs in state["modules"].values():
+        for job in jobs.values():
+            job.proc.kill()
+            job.proc.wait()
+    if state["root"] is not None:
+        shutil.rmtree(state["root"], ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def background(request) -> dict:
+    """This module's early-started processes (see ``BACKGROUND`` above)."""
+    return _start_jobs(request.config, request.module)

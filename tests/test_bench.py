@@ -8,7 +8,6 @@ The scoring function is also fed solvers that stopped early, to show that the ga
 
 import importlib.util
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -170,15 +169,18 @@ def test_case_names_and_bad_flags_are_rejected_naming_the_flag(capsys):
 # The whole harness, quick sizes.
 
 
+def BACKGROUND(start):
+    """The quick run starts when the suite does (tests/conftest.py), in its own folder."""
+    start("quick", [sys.executable, str(SCRIPT), "--quick", "--repeats", "2",
+                    "--json-out", "bench.json"])
+
+
 @pytest.fixture(scope="module")
-def quick_report(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bench") / "bench.json"
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--repeats", "2", "--json-out", str(out)],
-        capture_output=True, text=True, timeout=400, cwd=out.parent,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return json.loads(out.read_text()), proc.stdout
+def quick_report(background):
+    job = background["quick"]
+    code, out, err = job.result(timeout=400)
+    assert code == 0, out[-3000:] + err[-3000:]
+    return json.loads((job.folder / "bench.json").read_text()), out
 
 
 def test_quick_run_covers_every_case_and_is_valid(quick_report):

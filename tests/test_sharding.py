@@ -4,7 +4,6 @@ device."""
 
 import json
 import os
-import subprocess
 import sys
 import textwrap
 
@@ -56,13 +55,29 @@ _SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_row_sharded_fits_match_and_never_gather_x():
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4",
-               JAX_PLATFORMS="cpu")
-    proc = subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True, text=True,
-                          env=env, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+_PADDED = [(4, 8000), (3, 9001)]  # (devices, rows) of the padded-rows script below
+
+
+def _env(devices: int) -> dict:
+    return dict(os.environ, JAX_PLATFORMS="cpu",
+                XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
+
+
+def BACKGROUND(start):
+    """Every fresh process of this module starts when the suite does (tests/conftest.py)."""
+    start("row_sharded", [sys.executable, "-c", _SCRIPT], env=_env(4))
+    for devices, n in _PADDED:
+        start((devices, n), [sys.executable, "-c", _PADDED_SCRIPT, str(n)], env=_env(devices))
+
+
+def _result(job) -> dict:
+    code, out, err = job.result(timeout=300)
+    assert code == 0, err[-3000:]
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_row_sharded_fits_match_and_never_gather_x(background):
+    out = _result(background["row_sharded"])
     assert out["devices"] == 4 and out["row_shards"] == 4 and out["row_shards_single"] == 1
     for name, rel in out["rel"].items():
         assert rel < 1e-12, (name, rel)
@@ -134,14 +149,9 @@ print(json.dumps(out))
 """
 
 
-@pytest.mark.parametrize(("devices", "n"), [(4, 8000), (3, 9001)])
-def test_padded_rows_every_fit_in_user_jit_match_and_never_gather_x(devices, n):
-    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
-               JAX_PLATFORMS="cpu")
-    proc = subprocess.run([sys.executable, "-c", _PADDED_SCRIPT, str(n)], capture_output=True,
-                          text=True, env=env, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+@pytest.mark.parametrize(("devices", "n"), _PADDED)
+def test_padded_rows_every_fit_in_user_jit_match_and_never_gather_x(background, devices, n):
+    out = _result(background[devices, n])
     assert out["devices"] == devices and out["x_shards"] == devices, out
     assert out["n_padded"] % devices == 0 and 0 <= out["n_padded"] - n < 4 * devices
     assert out["blocks"] is not None, out  # the Hessian's blocks interleave over the shards
