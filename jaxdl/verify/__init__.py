@@ -5,11 +5,11 @@ autodiff reference, an input sampler and per-dtype tolerances. Each identity is 
 in the submodule of its topic, and the tests, the ``jaxdl verify`` command and the notebooks
 all run this one registry.
 
-Example:
+Example (``verify.run()`` checks the whole registry in both dtypes, as ``jaxdl verify`` does):
   >>> from jaxdl import verify
-  >>> outcomes = verify.run(dtypes=("float64",))
-  >>> all(o.ok for o in outcomes)
-  True
+  >>> outcomes = verify.run(["logistic.grad_w", "softmax.ce_grad"], dtypes=("float64",))
+  >>> [(o.name, o.dtype, o.ok) for o in outcomes]
+  [('logistic.grad_w', 'float64', True), ('softmax.ce_grad', 'float64', True)]
 """
 
 from jaxdl.verify import batchnorm as _batchnorm  # noqa: F401  (registers Q2)
