@@ -58,10 +58,10 @@ def _drop_compiled_programs():
 
 # ----------------------------------------------------------------------------------------------
 # Fresh processes started early. A test module may define ``BACKGROUND(start)``, calling
-# ``start(key, argv, env=None)`` for each fresh interpreter its tests read; when any of its tests
-# is selected, those processes start as soon as collection ends and run beside the rest of the
-# suite (they compile everything anew, mostly on one core, so they would otherwise queue behind
-# it). Its tests take them from the ``background`` fixture: ``background[key].result(timeout)``.
+# ``start(key, argv, env=None)`` for each fresh interpreter its tests read. When a selected test
+# uses the ``background`` fixture, the module's processes start as soon as collection ends and
+# run beside the rest of the suite (they compile everything anew, mostly on one core, so they
+# would otherwise queue behind it); the tests read them with ``background[key].result(timeout)``.
 
 
 class _Job:
@@ -105,9 +105,11 @@ def _start_jobs(config: pytest.Config, module) -> dict:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.option.collectonly:
+        return
     for item in session.items:
         module = getattr(item, "module", None)
-        if hasattr(module, "BACKGROUND"):
+        if hasattr(module, "BACKGROUND") and "background" in getattr(item, "fixturenames", ()):
             _start_jobs(session.config, module)
 
 
