@@ -2,7 +2,7 @@
 (set once, here only).
 
 Compiled programs are shared across test modules (a fit compiled by one module serves the next
-on the same shapes; tests/test_mutation.py compiles nothing that tests/test_verify.py has not),
+on the same shapes; tests/test_mutation.py and tests/test_verify.py compile the same programs),
 but not without bound: XLA's CPU executables each hold memory mappings, and a whole suite's
 worth (thousands of programs) would exhaust the kernel's per-process map limit
 (vm.max_map_count, 65530 by default) and crash the compiler. When a module ends with the

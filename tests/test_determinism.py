@@ -19,8 +19,6 @@ gradient).
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
 import sys
 
 import jax
@@ -96,29 +94,22 @@ def test_in_process_repeat_is_bitwise_identical():
     assert len(first) == 16 and len(set(first.values())) == 16  # 16 distinct results
 
 
-def test_fit_in_fresh_processes_is_bitwise_identical(tmp_path):
-    script = tmp_path / "fit_script.py"
-    script.write_text(FIT_SCRIPT)
+def BACKGROUND(start):
+    """The two fresh processes start when the suite does (tests/conftest.py), together."""
     # Same machine, same environment (XLA_FLAGS, hence the same ISA): see the module docstring.
-    # The two processes run at once, and this one computes its own answer meanwhile.
-    procs = [subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=dict(os.environ))
-             for _ in range(2)]
-    # ... and equal to the same fits in this process (compiled here, in another order).
-    ns: dict = {"__name__": "fit_script"}
-    exec(compile(FIT_SCRIPT, "fit_script", "exec"), ns)
-    here = ns["fit_hex"]()
-    runs = []
-    for p in procs:
-        try:
-            out, err = p.communicate(timeout=300)
-        finally:
-            p.kill()
-        runs.append((p.returncode, out, err))
+    for k in range(2):
+        start(k, [sys.executable, "-c", FIT_SCRIPT])
+
+
+def test_fit_in_fresh_processes_is_bitwise_identical(background):
+    runs = [background[k].result(timeout=300) for k in range(2)]
     for code, _, err in runs:
         assert code == 0, err
     assert runs[0][1] == runs[1][1]
-    assert runs[0][1].strip() == here
+    # ... and equal to the same fits in this process (compiled here, in another order).
+    ns: dict = {"__name__": "fit_script"}
+    exec(compile(FIT_SCRIPT, "fit_script", "exec"), ns)
+    assert runs[0][1].strip() == ns["fit_hex"]()
     assert len(runs[0][1].splitlines()) == 9  # params (w, b) and the 7 other fields
 
 
