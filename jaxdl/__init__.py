@@ -1,7 +1,8 @@
 """jaxdl: the classic derivations of deep learning as pure, verified, jit-compiled JAX functions.
 
 Topic modules (one per seed result): :mod:`jaxdl.logistic` (Q1), :mod:`jaxdl.batchnorm` (Q2),
-:mod:`jaxdl.softmax` (Q3a-b, Q7), :mod:`jaxdl.mlp` (Q3c), :mod:`jaxdl.hessian` (Q4),
+:mod:`jaxdl.softmax` (Q3a-b, Q7) and the K-class regression
+:mod:`jaxdl.multinomial` built on it, :mod:`jaxdl.mlp` (Q3c), :mod:`jaxdl.hessian` (Q4),
 :mod:`jaxdl.noise` (Q5), :mod:`jaxdl.newton` (Q6). Support: :mod:`jaxdl.checks` (validation and
 PSD/symmetry assertions), :mod:`jaxdl.results` (status codes and result types),
 :mod:`jaxdl.data` (bundled datasets), :mod:`jaxdl.sharding` (rows on a device mesh) and
@@ -15,6 +16,7 @@ from jaxdl import data as data
 from jaxdl import hessian as hessian
 from jaxdl import logistic as logistic
 from jaxdl import mlp as mlp
+from jaxdl import multinomial as multinomial
 from jaxdl import net as net
 from jaxdl import newton as newton
 from jaxdl import noise as noise
@@ -40,6 +42,7 @@ __all__ = [
     "hessian",
     "logistic",
     "mlp",
+    "multinomial",
     "net",
     "newton",
     "noise",

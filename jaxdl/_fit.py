@@ -39,8 +39,12 @@ class LinearModel(Protocol):
     def join(self, params: tuple[jax.Array, jax.Array]) -> jax.Array:
         """Inverse of :meth:`split`."""
 
-    def finish(self, theta: jax.Array, d: int) -> tuple[jax.Array, jax.Array]:
-        """Flat ``theta`` -> the parameters the user gets."""
+    def start(self, theta0: jax.Array, d: int, l2: jax.Array) -> jax.Array:
+        """A user's start moved to the model's convention for the penalty ``l2`` (traced)."""
+
+    def finish(self, theta: jax.Array, d: int, l2: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """Flat ``theta`` -> the parameters the user gets (the convention may depend on
+        ``l2``)."""
 
     def cold_logits(self, X: jax.Array, theta0: jax.Array) -> jax.Array:
         """The predictor at ``theta0`` when its weights are zero (no pass over ``X``)."""
@@ -166,6 +170,7 @@ def fit(model: LinearModel, solver: str, X, y, theta0, l2, gtol, sw, lr_w, lr_b,
     oracle = model.oracle(X, y, l2, sw, mixed=mixed, outer=model.outer(X) if batched else None,
                           row_shards=row_shards)
     kw = dict(max_steps=max_steps, gtol=gtol * jnp.sum(sw), invalid=model.invalid(y, l2, sw))
+    theta0 = model.start(theta0, d, l2)
     aux0 = model.cold_logits(X, theta0) if cold else None
     if solver == "newton":
         res = _solver.damped_newton(oracle, theta0, aux0=aux0, **kw)
@@ -189,7 +194,7 @@ def fit(model: LinearModel, solver: str, X, y, theta0, l2, gtol, sw, lr_w, lr_b,
         res = res._replace(params=model.join(res.params))
     else:  # pragma: no cover - the wrappers pass a literal
         raise ValueError(f"solver: expected one of {SOLVERS}, got {solver!r}")
-    return res._replace(params=model.finish(res.params, d))
+    return res._replace(params=model.finish(res.params, d, l2))
 
 
 @functools.partial(jax.jit, static_argnames=("model", "max_steps", "cold"))
@@ -200,11 +205,12 @@ def fit_many(model: LinearModel, X, y, theta0, l2, gtol, sw, *, max_steps: int,
     outer = model.outer(X)
 
     def one(sw, l2, theta0):
+        theta0 = model.start(theta0, d, l2)
         oracle = model.oracle(X, y, l2, sw, mixed=False, outer=outer, row_shards=1)
         res = _solver.damped_newton(oracle, theta0, max_steps=max_steps,
                                     gtol=gtol * jnp.sum(sw), invalid=model.invalid(y, l2, sw),
                                     aux0=model.cold_logits(X, theta0) if cold else None)
-        return res._replace(params=model.finish(res.params, d))
+        return res._replace(params=model.finish(res.params, d, l2))
 
     return jax.vmap(one)(sw, l2, theta0)
 

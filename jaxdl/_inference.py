@@ -112,7 +112,8 @@ def ill_conditioned_above(dtype: Any) -> float:
 def compute(theta: jax.Array, hessian: jax.Array, meat: jax.Array | None, grad: jax.Array, *,
             grad_tol: jax.Array, log_likelihood: jax.Array, ll_null: jax.Array,
             nobs: jax.Array, df_model: int, l2: jax.Array, level: jax.Array,
-            fit_status: jax.Array) -> Inference:
+            fit_status: jax.Array, transform: jax.Array | None = None,
+            shape: tuple[int, ...] | None = None) -> Inference:
     """Wald inference from the objective's Hessian at the estimate (traceable).
 
     Args:
@@ -127,6 +128,10 @@ def compute(theta: jax.Array, hessian: jax.Array, meat: jax.Array | None, grad: 
       l2: the ridge penalty.
       level: confidence level in (0, 1).
       fit_status: the fit's int32 status.
+      transform: a matrix ``T`` mapping the fitted coordinates to the reported parameters
+        (``params = T theta``, ``cov = T cov_theta T^T``), or None to report ``theta`` itself.
+        The information criteria count the fitted coordinates.
+      shape: the reported parameters' shape (default ``theta.shape``).
 
     Returns:
       :class:`Inference`.
@@ -157,6 +162,12 @@ def compute(theta: jax.Array, hessian: jax.Array, meat: jax.Array | None, grad: 
     def clean(x):  # the invalid case gives zeros, never NaN or inf
         return jnp.where(ok, x, jnp.zeros_like(x))
 
+    k = theta.size
+    if transform is not None:
+        theta = transform @ theta.reshape(-1)
+        cov = transform @ cov @ transform.T
+        cov = 0.5 * (cov + cov.T)
+    theta = theta.reshape(theta.shape if shape is None else shape)
     cov = clean(cov)
     se = jnp.sqrt(jnp.maximum(jnp.diagonal(cov), 0)).reshape(theta.shape)
     safe_se = jnp.where(se > 0, se, 1)
@@ -166,7 +177,6 @@ def compute(theta: jax.Array, hessian: jax.Array, meat: jax.Array | None, grad: 
     llr = 2 * (log_likelihood - ll_null)
     # chi2 survival function: the regularised upper incomplete gamma Q(df/2, llr/2).
     llr_p = jax.scipy.special.gammaincc(0.5 * df_model, 0.5 * jnp.maximum(llr, 0))
-    k = theta.size
     safe_null = jnp.where(ll_null < 0, ll_null, -1)
     return Inference(
         params=clean(theta),

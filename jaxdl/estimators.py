@@ -1,7 +1,8 @@
 """scikit-learn estimators over jaxdl's fits (needs the optional ``scikit-learn``).
 
 :class:`LogisticRegression` fits binary problems through :mod:`jaxdl.logistic` and ``K > 2``
-classes through :mod:`jaxdl.softmax` (reference-class parameterisation: the last class's row of
+classes through :mod:`jaxdl.multinomial` (with ``l2 > 0`` all K rows penalised and the
+intercepts centred, as scikit-learn's multinomial fit; with ``l2 = 0`` the last class's row of
 ``coef_`` and ``intercept_`` is 0), with jaxdl's exact Newton (or L-BFGS, or gradient descent)
 and its honest statuses: a failed fit warns with its status. ``import jaxdl`` does not import
 this module or scikit-learn; ``import jaxdl.estimators`` does.
@@ -52,8 +53,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     Minimises ``sum_n sw_n CE_n + l2/2 ||W||^2`` (intercepts unpenalised): binary labels by
     :func:`jaxdl.logistic.fit_newton` (or ``fit_lbfgs``, ``fit_gd``), more classes by the
-    :mod:`jaxdl.softmax` fits. ``l2 = 1`` equals scikit-learn's ``LogisticRegression(C=1)``
-    for binary problems (its objective is ``C sum CE + ||w||^2 / 2``; ``l2 = 1 / C``).
+    :mod:`jaxdl.multinomial` fits. ``l2 = 1`` equals scikit-learn's ``LogisticRegression(C=1)``
+    for binary and multinomial problems (its objective is ``C sum CE + ||W||^2 / 2``;
+    ``l2 = 1 / C``; relabelling the classes permutes the rows and changes nothing else).
 
     Args:
       solver: ``"newton"`` (exact Hessian, default), ``"lbfgs"`` or ``"gd"`` (gradient
@@ -161,14 +163,14 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def _fit(self, X, y, sw, k, dtype):
         import jax.numpy as jnp
 
-        from jaxdl import logistic, softmax
+        from jaxdl import logistic, multinomial
 
         X, y, sw = jnp.asarray(X, dtype), jnp.asarray(y), jnp.asarray(sw, dtype)
         kw: dict[str, Any] = {"l2": float(self.l2), "gtol": self.tol,
                               "max_steps": int(self.max_iter)}
         if self.solver == "gd":
             # The safe rate 1 / L, L = ||sqrt(sw) [X, 1]||_2^2 c + l2 (c = 1/4 binary, 1/2 K > 2:
-            # the bounds of jaxdl.logistic.gd_step_bound and jaxdl.softmax.gd_step_bound).
+            # the bounds of jaxdl.logistic.gd_step_bound and jaxdl.multinomial.gd_step_bound).
             A = jnp.concatenate([X, jnp.ones((X.shape[0], 1), dtype)], axis=1)
             A = A * jnp.sqrt(sw)[:, None]
             c = 0.25 if k == 2 else 0.5
@@ -178,7 +180,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             model = logistic._Model(intercept=bool(self.fit_intercept))
             return logistic._run(self.solver, X, y.astype(dtype), None, None, sw, model=model,
                                  **kw)
-        return softmax._run(self.solver, X, y.astype(jnp.int32), k, None, None, sw,
+        return multinomial._run(self.solver, X, y.astype(jnp.int32), k, None, None, sw,
                             intercept=bool(self.fit_intercept), **kw)
 
     # ------------------------------------------------------------------------------------------

@@ -329,7 +329,10 @@ class _Model:
         w, b = params
         return jnp.concatenate([w, jnp.asarray(b)[..., None]], axis=-1)
 
-    def finish(self, theta, d):
+    def start(self, theta0, d, l2):
+        return theta0
+
+    def finish(self, theta, d, l2):
         return self.split(theta, d)
 
     def cold_logits(self, X, theta0):

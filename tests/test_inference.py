@@ -105,23 +105,6 @@ def test_softmax_matches_statsmodels_mnlogit(digits3, robust):
     assert int(inf.df_model) == m.df_model
 
 
-def test_softmax_hessian_is_autodiff_of_the_objective(digits3):
-    # The one Hessian formula shared by fit_newton and inference, against jax.hessian.
-    X, y = digits3
-    X, y = X[:40], y[:40]
-    k, (n, d) = 3, X.shape
-    sw = jnp.linspace(0.5, 2.0, n)
-    theta = jnp.linspace(-1.0, 1.0, (k - 1) * (d + 1))
-    Y = jax.nn.one_hot(y, k, dtype=X.dtype)
-
-    def f(t):
-        return jnp.sum(sw * softmax.cross_entropy(softmax._logits_of(t, X, k), Y))
-
-    A = jnp.concatenate([X, jnp.ones((n, 1))], axis=1)
-    H = softmax._hessian(softmax._logits_of(theta, X, k), A, sw, k)
-    np.testing.assert_allclose(H, jax.jit(jax.hessian(f))(theta), rtol=1e-12, atol=1e-12)
-
-
 def test_penalised_fit_is_flagged_and_uses_the_penalised_hessian(cancer5):
     X, y, names = cancer5
     res = logistic.fit_newton(X, y, l2=2.0)

@@ -1,0 +1,771 @@
+"""K-class (multinomial) logistic regression over the Q3(b) and Q7 closed forms.
+
+Logits ``z_n = W x_n + b`` for ``K`` classes (``W (K, d)``, ``b (K,)``) and the penalised,
+weighted objective::
+
+    F(W, b) = sum_n sw_n CE(z_n, y_n) + l2/2 ||W||_F^2         (all K rows of W; b unpenalised)
+
+with the gradient and Hessian of the Q7 result: per sample ``dCE/dz = p - y`` and
+``d2CE/dz2 = diag(p) - p p^T``, so over ``theta = [W_1, b_1, ..., W_K, b_K]`` (class-major,
+intercept last in each row, ``a_n = [x_n; 1]``)::
+
+    dF/d[W_k, b_k] = sum_n sw_n (p_nk - y_nk) a_n + l2 [W_k; 0]
+    d2F/dtheta2    = sum_n sw_n (diag(p_n) - p_n p_n^T) (x) a_n a_n^T + l2 diag([1_d; 0] per class)
+
+**Which solution a fit reports.** Softmax is unchanged when one vector is added to every
+class's logits (``H 1 = 0`` in Q7), so adding ``(v, c)`` to every row of ``[W, b]`` leaves the
+cross-entropy unchanged:
+
+- ``l2 > 0`` (the symmetric problem, as scikit-learn's multinomial ``LogisticRegression`` and
+  glmnet): the penalty on all K rows of ``W`` picks the unique ``W``; the stationarity condition
+  summed over classes gives ``l2 sum_k W_k = 0``, so the rows of ``W`` sum to zero. The
+  intercepts are unpenalised and stay determined only up to their common shift ``b + c 1``:
+  the solvers hold ``b_K`` at 0 (identity row and column in the Newton system) and the result
+  reports the centred intercepts ``b - mean(b)``. Renaming the classes permutes the rows of
+  ``(W, b)`` and the predicted probabilities and changes nothing else.
+- ``l2 = 0`` (the reference-class convention of statsmodels' ``MNLogit``): the unpenalised
+  problem has the whole family of minimisers above; the fits hold the last class's row of
+  ``[W, b]`` at 0 and fit the other ``K - 1`` rows.
+
+``l2`` is traced (a new penalty is no recompile, and a batch of fits may mix zero and positive
+penalties): the two conventions are one program whose mask of free entries depends on ``l2``.
+
+See the Q7 derivation (softmax cross-entropy is convex with ``H 1 = 0``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxdl import _fit, _inference, _linalg, _newton_step, _solver, checks
+from jaxdl._inference import Bootstrap, Inference
+from jaxdl.results import FitResult
+from jaxdl.softmax import ce_grad, ce_hessian, cross_entropy, softmax
+
+__all__ = [
+    "loss",
+    "grad",
+    "hessian",
+    "fit_gd",
+    "fit_newton",
+    "fit_lbfgs",
+    "fit_newton_many",
+    "predict_proba",
+    "predict",
+    "accuracy",
+    "gd_step_bound",
+    "inference",
+    "summary",
+    "bootstrap",
+    "Inference",
+    "Bootstrap",
+]
+
+
+# ----------------------------------------------------------------------------------------------
+# The maths over the full parameter vector theta = [W_1, b_1, ..., W_K, b_K].
+
+
+def _rows(theta: jax.Array, d: int) -> jax.Array:
+    return theta.reshape(theta.shape[:-1] + (-1, d + 1))
+
+
+def _logits_of(theta: jax.Array, X: jax.Array) -> jax.Array:
+    """Logits ``(n, K)`` from the flat parameters ``theta`` (``K (d + 1)``,)."""
+    rows = _rows(theta, X.shape[1])
+    return _linalg.matmul(X, rows[:, :-1].T) + rows[:, -1][None, :]
+
+
+def _design(X: jax.Array) -> jax.Array:
+    """``A = [X, 1]`` (``a_n = [x_n; 1]``)."""
+    return jnp.concatenate([X, jnp.ones((X.shape[0], 1), X.dtype)], axis=1)
+
+
+def _ridge(d: int, k: int, dtype: Any) -> jax.Array:
+    """1 on the entries of ``W``, 0 on the intercepts, for the flat ``theta``."""
+    return jnp.tile(jnp.concatenate([jnp.ones((d,), dtype), jnp.zeros((1,), dtype)]), k)
+
+
+def _kron_gram(C: jax.Array, A: jax.Array) -> jax.Array:
+    """``sum_n C_n (x) a_n a_n^T`` for ``C (n, K, K)``, ``A (n, q)``: ``(K q, K q)``, ordered
+    as the flat ``theta`` (class-major)."""
+    m, q = C.shape[1], A.shape[1]
+    H = jnp.einsum("nkl,ni,nj->kilj", C, A, A, precision=_linalg.precision())
+    return H.reshape(m * q, m * q)
+
+
+def _data_hessian(Z: jax.Array, A: jax.Array, sw: jax.Array) -> jax.Array:
+    """Hessian of ``sum_n sw_n CE(z_n, y_n)`` over ``theta`` (no penalty): the per-sample Q7
+    Hessians ``C_n = sw_n (diag(p_n) - p_n p_n^T)`` spread over ``a_n a_n^T``. One formula for
+    the fits, :func:`hessian` and :func:`inference`."""
+    return _kron_gram(sw[:, None, None] * ce_hessian(Z), A)
+
+
+def _data_grad(Z: jax.Array, Y: jax.Array, A: jax.Array, sw: jax.Array) -> jax.Array:
+    """Gradient of ``sum_n sw_n CE(z_n, y_n)`` over ``theta``:
+    ``sum_n sw_n (p_n - y_n) (x) a_n``."""
+    return _linalg.matmul((sw[:, None] * ce_grad(Z, Y)).T, A).reshape(-1)
+
+
+def _free(d: int, k: int, l2: jax.Array, intercept: bool, dtype: Any) -> jax.Array:
+    """1 on the entries of ``theta`` a fit moves, 0 on those it holds at 0.
+
+    ``b_K`` is always held: the intercepts' common shift is unpenalised, and holding one of
+    them fixes it (the reported intercepts are centred afterwards when ``l2 > 0``). With
+    ``l2 == 0`` the whole last row ``[W_K, b_K]`` is held (the reference class). Without an
+    intercept every ``b_k`` is held."""
+    rows = jnp.ones((k, d + 1), dtype)
+    rows = rows.at[-1, :d].set(jnp.where(l2 > 0, 1, 0).astype(dtype))
+    rows = rows.at[-1, d].set(0)
+    if not intercept:
+        rows = rows.at[:, d].set(0)
+    return rows.reshape(-1)
+
+
+def _gauge(theta: jax.Array, d: int, l2: jax.Array, intercept: bool) -> jax.Array:
+    """``theta`` moved, with the same softmax everywhere, to the entries :func:`_free` holds:
+    the last row subtracted from every row (``l2 == 0``) or from the intercepts only
+    (``l2 > 0``: ``W`` is identified by the penalty and must not move). Without an intercept
+    the intercepts are set to 0."""
+    rows = _rows(theta, d)
+    last = rows[..., -1:, :]
+    shift = jnp.where(l2 > 0, last.at[..., :d].set(0), last)
+    rows = rows - shift
+    if not intercept:
+        rows = rows.at[..., d].set(0)
+    return rows.reshape(theta.shape)
+
+
+def _report(theta: jax.Array, d: int, l2: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(W, b)`` as the user gets them: the intercepts centred when ``l2 > 0``."""
+    rows = _rows(theta, d)
+    W, b = rows[..., :-1], rows[..., -1]
+    centred = b - jnp.mean(b, axis=-1, keepdims=True)
+    return W, jnp.where(l2 > 0, centred, b)
+
+
+def _oracle(X, y, l2, sw, k, intercept):
+    """The penalised objective as seen by the shared loops: theta full, aux = logits (n, K)."""
+    n, d = X.shape
+    Y = jax.nn.one_hot(y, k, dtype=X.dtype)
+    A = _design(X)
+    ridge = _ridge(d, k, X.dtype)
+    free = _free(d, k, l2, intercept, X.dtype)
+
+    def along(delta):
+        return _logits_of(delta, X)
+
+    def value(theta, Z):
+        return jnp.sum(sw * cross_entropy(Z, Y)) + 0.5 * l2 * jnp.sum(ridge * theta**2)
+
+    def grad(theta, Z):
+        return free * (_data_grad(Z, Y, A, sw) + l2 * ridge * theta)
+
+    def direction(theta, g, Z, solve_error):
+        # The held entries get identity rows and columns (and a zero gradient), so the step
+        # never moves them; the rest is the exact Hessian, positive definite when l2 > 0.
+        H = _data_hessian(Z, A, sw) + jnp.diag(l2 * ridge)
+        H = free[:, None] * H * free[None, :] + jnp.diag(1 - free)
+        delta, ok = _newton_step.cholesky_direction(H, g)
+        return delta, ok, None, solve_error
+
+    def separated(theta, Z):
+        # Every sample of nonzero weight has its true class's logit strictly largest, with no
+        # penalty: scaling theta up lowers the loss without end.
+        true = jnp.take_along_axis(Z, y[:, None], axis=1)[:, 0]
+        others = jnp.max(jnp.where(Y > 0, -jnp.inf, Z), axis=1)
+        return (l2 == 0) & jnp.all((true > others) | (sw == 0))
+
+    return _solver.NewtonOracle(predictor=along, value=value, grad=grad, direction=direction,
+                                along=along, separated=separated)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Model:
+    """The K-class model for :mod:`jaxdl._fit` (``theta`` full; see :func:`_free`)."""
+
+    k: int
+    intercept: bool = True  # False: the intercepts are held at 0 (fit_intercept=False)
+
+    def oracle(self, X, y, l2, sw, *, mixed, outer, row_shards):
+        return _oracle(X, y, l2, sw, self.k, self.intercept)
+
+    def start(self, theta0, d, l2):
+        return _gauge(theta0, d, l2, self.intercept)
+
+    def split(self, theta, d):
+        rows = _rows(theta, d)
+        return rows[..., :-1], rows[..., -1]
+
+    def join(self, params):
+        W, b = params
+        rows = jnp.concatenate([W, b[..., None]], axis=-1)
+        return rows.reshape(rows.shape[:-2] + (-1,))
+
+    def finish(self, theta, d, l2):
+        return _report(theta, d, l2)
+
+    def cold_logits(self, X, theta0):
+        return _logits_of(theta0, X)  # theta0 = 0 here: a cheap product, no shortcut
+
+    def invalid(self, y, l2, sw):
+        """Class ids outside 0..K-1, a negative penalty or weight, all weights zero."""
+        return (jnp.any((y < 0) | (y >= self.k)) | (l2 < 0) | jnp.any(sw < 0)
+                | jnp.all(sw == 0))
+
+    def outer(self, X):
+        return None
+
+
+# ----------------------------------------------------------------------------------------------
+# Inputs.
+
+
+def _num_classes(y: Any, n: int, num_classes: int | None) -> int:
+    if num_classes is None:
+        if not checks.is_concrete(y):
+            raise ValueError("num_classes: expected an int >= 2 when y is traced (under jit or "
+                             "vmap), got None")
+        # Validate before inferring K: int(max(y)) of a NaN, inf or text label is no message.
+        labels = checks.class_labels("y", y, n, None)
+        num_classes = int(jnp.max(labels)) + 1
+        if num_classes < 2:
+            raise ValueError(
+                "y: expected at least 2 classes to infer num_classes from (labels 0..K-1, "
+                f"K >= 2), got only class {num_classes - 1}; pass num_classes"
+            )
+    return checks.positive_int("num_classes", num_classes, minimum=2)
+
+
+def _fit_inputs(X: Any, y: Any, num_classes: int | None, w0: Any, b0: Any, *,
+                batched: bool = False):
+    """Validated ``(X, y, k, theta0, cold)``; the start is moved to the held entries inside
+    the compiled fit (it depends on the traced ``l2``)."""
+    X = checks.float_array("X", X, shape=("n", "d"))
+    n, d = X.shape
+    if n == 0 or d == 0:
+        raise ValueError(f"X: expected at least one row and one column, got shape ({n}, {d})")
+    k = _num_classes(y, n, num_classes)
+    y = checks.class_labels("y", y, n, k)
+    cold = w0 is None and b0 is None
+    lead = ()
+    if w0 is not None:
+        w0 = checks.float_array("w0", w0, ndim=(2, 3) if batched else 2)
+        if w0.shape[-2:] != (k, d):
+            raise ValueError(f"w0: expected shape ({k}, {d}) (one weight row per class), got "
+                             f"shape {tuple(w0.shape)}")
+        checks.common_dtype(X=X, w0=w0)
+        lead = w0.shape[:-2]
+    if b0 is not None:
+        b0 = checks.float_array("b0", b0, ndim=(1, 2) if batched else 1)
+        if b0.shape[-1] != k or (w0 is not None and b0.shape[:-1] != lead):
+            raise ValueError(f"b0: expected shape {lead + (k,)} (one intercept per class), got "
+                             f"shape {tuple(b0.shape)}")
+        checks.common_dtype(X=X, b0=b0)
+        lead = b0.shape[:-1]
+    w0 = jnp.zeros(lead + (k, d), X.dtype) if w0 is None else w0.astype(X.dtype)
+    b0 = jnp.zeros(lead + (k,), X.dtype) if b0 is None else b0.astype(X.dtype)
+    return X, y, k, _Model(k).join((w0, b0)), cold
+
+
+def _run(solver, X, y, num_classes, w0, b0, sample_weight, *, intercept=True, **kw):
+    X, y, k, theta0, cold = _fit_inputs(X, y, num_classes, w0, b0)
+    sw = _fit.sample_weight(sample_weight, X.shape[0], X.dtype)
+    return _fit.run(_Model(k, intercept), solver, X, y, theta0, cold=cold, sw=sw, **kw)
+
+
+def _params(W: Any, b: Any, X: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
+    X = checks.float_array("X", X, shape=("n", "d"))
+    W = checks.float_array("W", W, shape=(None, X.shape[1]))
+    if W.shape[0] < 2:
+        raise ValueError(f"W: expected at least 2 class rows (shape (K, {X.shape[1]}), K >= 2), "
+                         f"got shape {tuple(W.shape)}")
+    b = checks.float_array("b", b, shape=(W.shape[0],))
+    dtype = checks.common_dtype(X=X, W=W, b=b)
+    return W.astype(dtype), b.astype(dtype), X.astype(dtype)
+
+
+# ----------------------------------------------------------------------------------------------
+# The closed forms, public.
+
+
+def loss(W: Any, b: Any, X: Any, y: Any, *, l2: Any = 0.0) -> jax.Array:
+    """The objective ``sum_n CE(W x_n + b, y_n) + l2/2 ||W||_F^2`` (all K rows penalised).
+
+    Args:
+      W: weights ``(K, d)``.
+      b: intercepts ``(K,)``.
+      X: features ``(n, d)``.
+      y: class ids ``0..K-1``, ``(n,)``.
+      l2: ridge penalty on ``W``, ``>= 0``.
+
+    Returns:
+      The scalar objective.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from jaxdl import multinomial
+      >>> X = jnp.array([[1.0, 0.0], [0.0, 1.0]]); y = jnp.array([0, 2])
+      >>> float(multinomial.loss(jnp.zeros((3, 2)), jnp.zeros(3), X, y))  # 2 ln 3
+      2.197...
+
+    See the Q7 derivation.
+    """
+    W, b, X = _params(W, b, X)
+    y = checks.class_labels("y", y, X.shape[0], W.shape[0])
+    l2 = _fit.penalty(l2)
+    Y = jax.nn.one_hot(y, W.shape[0], dtype=X.dtype)
+    Z = _linalg.matmul(X, W.T) + b[None, :]
+    return jnp.sum(cross_entropy(Z, Y)) + 0.5 * l2 * jnp.sum(W**2)
+
+
+def grad(W: Any, b: Any, X: Any, y: Any, *, l2: Any = 0.0) -> tuple[jax.Array, jax.Array]:
+    """Closed-form gradient of :func:`loss`: ``dF/dW = (P - Y)^T X + l2 W``, ``dF/db =
+    (P - Y)^T 1`` (``P`` the softmax of the logits, ``Y`` one-hot; Q3b per sample).
+
+    Args:
+      W, b, X, y, l2: as in :func:`loss`.
+
+    Returns:
+      ``(gW, gb)`` of shapes ``(K, d)`` and ``(K,)``.
+
+    See the Q7 derivation.
+    """
+    W, b, X = _params(W, b, X)
+    k, d = W.shape
+    y = checks.class_labels("y", y, X.shape[0], k)
+    l2 = _fit.penalty(l2)
+    Y = jax.nn.one_hot(y, k, dtype=X.dtype)
+    theta = _Model(k).join((W, b))
+    g = _data_grad(_logits_of(theta, X), Y, _design(X), jnp.ones((X.shape[0],), X.dtype))
+    gW, gb = _Model(k).split(g + l2 * _ridge(d, k, X.dtype) * theta, d)
+    return gW, gb
+
+
+def hessian(W: Any, b: Any, X: Any, *, l2: Any = 0.0) -> jax.Array:
+    """Closed-form Hessian of :func:`loss` over ``theta = [W_1, b_1, ..., W_K, b_K]``.
+
+    ``H = sum_n (diag(p_n) - p_n p_n^T) (x) [x_n; 1][x_n; 1]^T + l2 diag([1_d; 0] per class)``,
+    shape ``(K (d + 1), K (d + 1))``: the Q7 Hessian in the logits spread over the design. PSD;
+    ``H v = 0`` for the common intercept shift ``v = (0_d, 1)`` in every class, which no
+    penalty touches (and, when ``l2 = 0``, for every common shift of the rows of ``W`` too).
+
+    Args:
+      W, b, X, l2: as in :func:`loss`.
+
+    Returns:
+      The Hessian.
+
+    See the Q7 derivation.
+    """
+    W, b, X = _params(W, b, X)
+    k, d = W.shape
+    l2 = _fit.penalty(l2)
+    theta = _Model(k).join((W, b))
+    H = _data_hessian(_logits_of(theta, X), _design(X), jnp.ones((X.shape[0],), X.dtype))
+    return H + jnp.diag(l2 * _ridge(d, k, X.dtype))
+
+
+# ----------------------------------------------------------------------------------------------
+# Fits.
+
+
+def fit_newton(
+    X: Any,
+    y: Any,
+    *,
+    num_classes: int | None = None,
+    l2: float = 0.0,
+    max_steps: int = 50,
+    gtol: float | None = None,
+    w0: Any = None,
+    b0: Any = None,
+    sample_weight: Any = None,
+) -> FitResult:
+    """Fit K-class logistic regression by damped Newton with the exact (Q7) Hessian.
+
+    Minimises ``sum_n sw_n CE(W x_n + b, y_n) + l2/2 ||W||_F^2``. With ``l2 > 0`` all K rows
+    of ``W`` are penalised (the symmetric problem of scikit-learn's multinomial
+    ``LogisticRegression(C=1/l2)``): the solution is unique, its rows of ``W`` sum to zero and
+    the intercepts are reported centred. With ``l2 = 0`` the last class is the reference
+    (``W[-1] = 0``, ``b[-1] = 0``, statsmodels' ``MNLogit``). See the module docstring.
+    Statuses as in :func:`jaxdl.logistic.fit_newton` (SEPARABLE: with ``l2 == 0`` every
+    sample's true class already has the strictly largest logit, so no finite minimiser exists).
+
+    Args:
+      X: features ``(n, d)``.
+      y: integer class ids in ``0..K-1``, ``(n,)``.
+      num_classes: K (static); inferred from ``y`` when eager.
+      l2: ridge penalty on ``W``, ``>= 0`` (traced).
+      max_steps: Newton step budget (static).
+      gtol: tolerance on the per-sample mean gradient (default 1e-12 float64, 1e-5 float32).
+      w0, b0: starting point ``(K, d)``, ``(K,)`` (default zeros); any representative of a
+        softmax is accepted (it is moved to the fit's convention first).
+      sample_weight: non-negative per-row weights ``(n,)`` (default ones).
+
+    Returns:
+      :class:`jaxdl.results.FitResult` with ``params = (W, b)``, shapes ``(K, d)``, ``(K,)``.
+
+    Example:
+      >>> from jaxdl import data, multinomial
+      >>> ds = data.load_digits(); Xs, _, _ = data.standardize(ds.X)
+      >>> res = multinomial.fit_newton(Xs, ds.y, l2=1.0)
+      >>> res.status_name, res.params[0].shape
+      ('converged', (10, 64))
+      >>> bool(abs(res.params[0].sum(axis=0)).max() < 1e-4)  # the rows of W sum to zero
+      True
+
+    See the Q7 derivation.
+    """
+    return _run("newton", X, y, num_classes, w0, b0, sample_weight, l2=l2, gtol=gtol,
+                max_steps=max_steps)
+
+
+def fit_lbfgs(
+    X: Any,
+    y: Any,
+    *,
+    num_classes: int | None = None,
+    l2: float = 0.0,
+    max_steps: int = 500,
+    gtol: float | None = None,
+    memory: int = 10,
+    w0: Any = None,
+    b0: Any = None,
+    sample_weight: Any = None,
+) -> FitResult:
+    """Fit K-class logistic regression by L-BFGS with the closed-form gradient ``p - y``.
+
+    Same objective, conventions, statuses and result type as :func:`fit_newton`; each step
+    costs two products with ``X`` and its line search moves the logits in ``O(n K)``.
+
+    Args:
+      X, y, num_classes, l2, gtol, w0, b0, sample_weight: as in :func:`fit_newton`.
+      max_steps: iteration budget (static).
+      memory: number of curvature pairs kept (static).
+
+    Returns:
+      :class:`jaxdl.results.FitResult` with ``params = (W, b)``.
+
+    See the Q3 derivation.
+    """
+    return _run("lbfgs", X, y, num_classes, w0, b0, sample_weight, l2=l2, gtol=gtol,
+                max_steps=max_steps, memory=memory)
+
+
+def fit_gd(
+    X: Any,
+    y: Any,
+    *,
+    lr: float | None = None,
+    lr_w: float | None = None,
+    lr_b: float | None = None,
+    optimizer: optax.GradientTransformation | None = None,
+    num_classes: int | None = None,
+    l2: float = 0.0,
+    max_steps: int = 1000,
+    gtol: float | None = None,
+    w0: Any = None,
+    b0: Any = None,
+    sample_weight: Any = None,
+) -> FitResult:
+    """Fit K-class logistic regression by gradient descent in one compiled ``lax.while_loop``.
+
+    Same objective, conventions and result type as :func:`fit_newton`. The update is plain GD
+    with rate ``lr`` for ``(W, b)``, or separate rates ``lr_w`` and ``lr_b`` (the seed's
+    update, as in :func:`jaxdl.logistic.fit_gd`), or any optax ``optimizer`` over ``(W, b)``
+    (the entries the convention holds get a zero gradient). Rates are traced: a new rate is no
+    recompile. Statuses CONVERGED, SEPARABLE, MAX_STEPS, NONFINITE (lower the rate),
+    INVALID_INPUT.
+
+    Args:
+      X, y, num_classes, l2, gtol, w0, b0, sample_weight: as in :func:`fit_newton`.
+      lr, lr_w, lr_b, optimizer: the update (exactly one way); see
+        :func:`jaxdl.logistic.fit_gd`.
+      max_steps: step budget (static).
+
+    Returns:
+      :class:`jaxdl.results.FitResult` with ``params = (W, b)``.
+
+    See the Q3 derivation.
+    """
+    lr_w, lr_b = _fit.gd_rates(lr, lr_w, lr_b, optimizer)
+    return _run("gd", X, y, num_classes, w0, b0, sample_weight, l2=l2, gtol=gtol,
+                max_steps=max_steps, lr_w=lr_w, lr_b=lr_b, optimizer=optimizer)
+
+
+def fit_newton_many(
+    X: Any,
+    y: Any,
+    *,
+    num_classes: int | None = None,
+    sample_weight: Any = None,
+    l2: Any = 0.0,
+    max_steps: int = 50,
+    gtol: float | None = None,
+    w0: Any = None,
+    b0: Any = None,
+) -> FitResult:
+    """Many K-class Newton fits on one data set: bootstraps, penalty paths, CV folds.
+
+    As :func:`jaxdl.logistic.fit_newton_many`: ``sample_weight (b, n)`` and ``l2 (b,)`` (either
+    may be shared), one start ``(K, d)``, ``(K,)`` or one per fit ``(b, K, d)``, ``(b, K)``.
+    Each fit follows the convention of its own penalty (:func:`fit_newton`).
+
+    Returns:
+      A batched :class:`jaxdl.results.FitResult` (leading axis ``b``), one status per fit.
+
+    See the Q7 derivation.
+    """
+    X, y, k, theta0, cold = _fit_inputs(X, y, num_classes, w0, b0, batched=True)
+    return _fit.run_many(_Model(k), X, y, theta0, cold=cold, l2=l2, gtol=gtol,
+                         sample_weight=sample_weight, max_steps=max_steps)
+
+
+def gd_step_bound(X: Any, *, l2: float = 0.0) -> float:
+    """A learning rate ``1 / L`` that makes :func:`fit_gd` monotone.
+
+    The cross-entropy Hessian in z, ``diag(p) - p p^T``, has eigenvalues ``<= 1/2``: row i of
+    it has diagonal ``p_i (1 - p_i)`` and off-diagonal absolute sum ``p_i (1 - p_i)``, so by
+    Gershgorin every eigenvalue is ``<= 2 p_i (1 - p_i) <= 1/2``. Hence
+    ``L = ||[X, 1]||_2^2 / 2 + l2`` bounds the Hessian of the fitted objective.
+    """
+    X = checks.float_array("X", X, shape=("n", "d"), min_size=1)
+    checks.scalar("l2", l2, low=0)
+    return float(1.0 / (jnp.linalg.norm(_design(X), 2) ** 2 / 2 + l2))
+
+
+# ----------------------------------------------------------------------------------------------
+# Predictions.
+
+
+def _scores(W: jax.Array, b: jax.Array, X: jax.Array) -> jax.Array:
+    return _linalg.matmul(X, W.T) + b[None, :]
+
+
+def predict_proba(W: Any, b: Any, X: Any) -> jax.Array:
+    """Class probabilities ``softmax(W x + b)``, shape ``(n, K)``."""
+    W, b, X = _params(W, b, X)
+    return softmax(_scores(W, b, X))
+
+
+def predict(W: Any, b: Any, X: Any) -> jax.Array:
+    """Predicted class ids ``argmax_k (W x + b)_k``, shape ``(n,)``."""
+    W, b, X = _params(W, b, X)
+    return jnp.argmax(_scores(W, b, X), axis=1).astype(jnp.int32)
+
+
+def accuracy(W: Any, b: Any, X: Any, y: Any) -> jax.Array:
+    """Fraction of samples whose predicted class equals ``y`` (class ids ``0..K-1``)."""
+    W, b, X = _params(W, b, X)
+    y = checks.class_labels("y", y, X.shape[0], W.shape[0])
+    return jnp.mean((jnp.argmax(_scores(W, b, X), axis=1) == y).astype(X.dtype))
+
+
+# ----------------------------------------------------------------------------------------------
+# Inference (jaxdl._inference does the rest).
+
+
+def _symmetric(l2: Any, what: str) -> bool:
+    """Whether a penalty selects the symmetric convention (``l2 > 0``); it decides the shape of
+    the reported parameters, so it must be concrete."""
+    l2 = _fit.penalty(l2)
+    if not checks.is_concrete(l2):
+        raise ValueError(f"l2: expected a concrete penalty for {what} (l2 > 0 reports all K "
+                         "classes, l2 = 0 the K - 1 against the last), got a traced value")
+    return bool(np.asarray(l2) > 0)
+
+
+def _coordinates(k: int, d: int, symmetric: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """The free entries of ``theta`` (static indices) and, for the symmetric convention, the
+    map ``T`` from them to the reported rows: every column of ``[W, b]`` centred across the
+    classes (``b_K`` is held at 0 in the free entries)."""
+    p = k * (d + 1)
+    held = [p - 1] if symmetric else list(range((k - 1) * (d + 1), p))
+    free = np.array([i for i in range(p) if i not in held])
+    if not symmetric:
+        return free, None
+    embed = np.eye(p)[:, free]
+    centre = np.kron(np.eye(k) - np.full((k, k), 1.0 / k), np.eye(d + 1))
+    return free, centre @ embed
+
+
+@functools.partial(jax.jit, static_argnames=("k", "robust", "symmetric"))
+def _wald(theta, X, y, sw, l2, level, fit_status, grad_norm, *, k, robust, symmetric):
+    dtype = X.dtype
+    n, d = X.shape
+    Y = jax.nn.one_hot(y, k, dtype=dtype)
+    A = _design(X)
+    ridge = _ridge(d, k, dtype)
+    free, T = _coordinates(k, d, symmetric)
+    Z = _logits_of(theta, X)
+    H = (_data_hessian(Z, A, sw) + jnp.diag(l2 * ridge))[free][:, free]
+    R = softmax(Z) - Y  # per-sample score in z
+    # HC0 meat: sum_n sw_n r_n r_n^T (x) a_n a_n^T (a weight-2 row counts as two rows).
+    meat = (_kron_gram(sw[:, None, None] * R[:, :, None] * R[:, None, :], A)[free][:, free]
+            if robust else None)
+    grad = (_data_grad(Z, Y, A, sw) + l2 * ridge * theta)[free]
+    counts = jnp.sum(sw[:, None] * Y, axis=0)
+    nobs = jnp.sum(sw)
+    ll_null = jnp.sum(jax.scipy.special.xlogy(counts, counts / nobs))
+    return _inference.compute(
+        theta[free], H, meat, grad,
+        grad_tol=_inference.stationary_tol(grad_norm, X, nobs),
+        log_likelihood=-jnp.sum(sw * cross_entropy(Z, Y)), ll_null=ll_null, nobs=nobs,
+        df_model=(k - 1) * d, l2=l2, level=level, fit_status=fit_status,
+        transform=None if T is None else jnp.asarray(T, dtype),
+        shape=(k, d + 1) if symmetric else (k - 1, d + 1))
+
+
+def inference(
+    result: FitResult,
+    X: Any,
+    y: Any,
+    *,
+    l2: Any = 0.0,
+    sample_weight: Any = None,
+    robust: bool = False,
+    level: Any = 0.95,
+) -> Inference:
+    """Standard errors, Wald tests and confidence intervals for a K-class fit.
+
+    The covariance is ``H^{-1}`` with the Hessian of the fitted objective (:func:`hessian`
+    with the weights) over the entries the fit moves, or with ``robust=True`` the HC0 sandwich
+    ``H^{-1} M H^{-1}``, ``M = sum_n sw_n r_n r_n^T (x) a_n a_n^T``, ``r_n = p_n - y_n``.
+
+    - ``l2 = 0``: the reference-class convention. ``params`` etc. are the free rows
+      ``(K-1, d+1)`` of ``[W, b]`` against the last class (intercept last in each row); the
+      figures equal statsmodels' ``MNLogit`` whose reference (its first category) is jaxdl's
+      last class.
+    - ``l2 > 0``: the covariance of the penalised symmetric estimate (``inf.penalized`` is
+      True). ``params`` etc. are all K rows ``(K, d+1)`` of ``[W, b]``, each column centred
+      across the classes (the rows of ``W`` already sum to zero at the optimum; the
+      intercepts are reported centred). ``cov`` is ``T H^{-1} T^T`` (or the sandwich), ``H``
+      the penalised Hessian over the free entries (``b_K`` held) and ``T`` the linear map from
+      them to the centred rows. The estimate never leaves the subspace where every column
+      sums to zero, so ``cov`` is zero along those sums: without the centring, ``H^{-1}``
+      would report the penalty's ``1 / l2`` along the common shift of the rows of ``W``, a
+      direction in which no data moves the estimate.
+
+    ``l2`` decides the shape of the result, so it must be concrete (a traced ``l2`` raises).
+    Statuses, flags and eager errors as in :func:`jaxdl.logistic.inference`.
+
+    Args:
+      result: a :class:`jaxdl.results.FitResult` of one fit (``params = (W (K, d), b (K,))``;
+        any representative of the softmax is moved to the convention of ``l2`` first).
+      X, y: the data the fit used (``y`` class ids ``0..K-1``, ``K = W.shape[0]``).
+      l2, sample_weight, robust, level: as in :func:`jaxdl.logistic.inference`.
+
+    Returns:
+      :class:`jaxdl._inference.Inference` with ``params`` etc. of shape ``(K-1, d+1)``
+      (``l2 = 0``) or ``(K, d+1)`` (``l2 > 0``), and ``cov`` over them flattened row-major.
+
+    Example:
+      >>> from jaxdl import data, multinomial
+      >>> ds = data.load_digits(); keep = ds.y < 3
+      >>> X = ds.X[keep][:, [20, 28, 36]] / 16; y = ds.y[keep]
+      >>> inf = multinomial.inference(multinomial.fit_newton(X, y), X, y)
+      >>> inf.std_err.shape, inf.status_name
+      ((2, 4), 'converged')
+      >>> pen = multinomial.inference(multinomial.fit_newton(X, y, l2=1.0), X, y, l2=1.0)
+      >>> pen.std_err.shape, bool(pen.penalized)
+      ((3, 4), True)
+
+    See the Q7 derivation.
+    """
+    W, b = result.params
+    W, b, X = _params(W, b, X)
+    n, d = X.shape
+    k = W.shape[0]
+    y = checks.class_labels("y", y, n, k)
+    sw = _fit.sample_weight(sample_weight, n, X.dtype)
+    symmetric = _symmetric(l2, "multinomial.inference")
+    status = _inference.fit_status(result, what="multinomial.inference")
+    l2 = jnp.asarray(l2, X.dtype)
+    theta = _gauge(_Model(k).join((W, b)), d, l2, True)
+    inf = _wald(theta, X, y, sw, l2, jnp.asarray(_inference.check_level(level), X.dtype),
+                status, jnp.asarray(result.grad_norm, X.dtype), k=k,
+                robust=_inference.check_robust(robust), symmetric=symmetric)
+    if checks.is_concrete(inf.status):
+        _inference.raise_if_failed(inf, fit_status=status, what="multinomial.inference")
+    return inf
+
+
+def summary(inference: Inference, *, feature_names: Any = None, class_names: Any = None,
+            dep_variable: str = "y") -> str:
+    """A statsmodels-style text table of :func:`inference`, one block per reported class.
+
+    As :func:`jaxdl.logistic.summary`. Unpenalised: one block per free class, its
+    coefficients against the reference (the last) class. Penalised: one block per class
+    (the symmetric convention, intercepts centred).
+
+    Args:
+      inference: one :class:`Inference` from :func:`inference`.
+      feature_names: ``d`` column names (default ``x0 ..``); the intercept is ``const``.
+      class_names: ``K`` class names (default ``0 .. K-1``).
+      dep_variable: the response's name.
+
+    Returns:
+      The table as a string.
+
+    Example:
+      >>> from jaxdl import data, multinomial
+      >>> ds = data.load_digits(); keep = ds.y < 3
+      >>> X = ds.X[keep][:, [20, 28, 36]] / 16; y = ds.y[keep]
+      >>> inf = multinomial.inference(multinomial.fit_newton(X, y), X, y)
+      >>> print(multinomial.summary(inf).splitlines()[0].strip())
+      MNLogit Regression Results
+
+    See the Q7 derivation.
+    """
+    rows = np.shape(inference.params)[0] if np.ndim(inference.params) == 2 else 0
+    symmetric = bool(np.asarray(getattr(inference, "penalized", False)))
+    k = rows if symmetric else rows + 1
+    names = [str(c) for c in range(k)] if class_names is None else [str(c) for c in class_names]
+    if len(names) != k:
+        raise ValueError(f"class_names: expected {k} names (one per class), got {len(names)}")
+    blocks = ([f"{dep_variable}={c}" for c in names] if symmetric
+              else [f"{dep_variable}={c} vs {names[-1]}" for c in names[:-1]])
+    return _inference.summary(inference, model="MNLogit", ndim=2, feature_names=feature_names,
+                              dep_variable=dep_variable, blocks=blocks,
+                              what="multinomial.summary")
+
+
+def bootstrap(
+    X: Any,
+    y: Any,
+    *,
+    key: Any,
+    num_resamples: int = 200,
+    num_classes: int | None = None,
+    l2: Any = 0.0,
+    sample_weight: Any = None,
+    max_steps: int = 50,
+    gtol: float | None = None,
+) -> Bootstrap:
+    """Bootstrap standard errors of the rows :func:`inference` reports, as
+    :func:`jaxdl.logistic.bootstrap` (one :func:`fit_newton_many` batch of count weights).
+
+    Returns:
+      :class:`jaxdl._inference.Bootstrap` with ``std_err`` of shape ``(K-1, d+1)`` (``l2 = 0``,
+      against the last class) or ``(K, d+1)`` (``l2 > 0``, every class, intercepts centred).
+
+    See the Q7 derivation.
+    """
+    X = checks.float_array("X", X, shape=("n", "d"))
+    num_resamples = checks.positive_int("num_resamples", num_resamples, minimum=2)
+    symmetric = _symmetric(l2, "multinomial.bootstrap")
+    sw = None if sample_weight is None else _fit.sample_weight(sample_weight, X.shape[0], X.dtype)
+    counts = _inference.bootstrap_counts(key, X.shape[0], num_resamples, X.dtype, sw)
+    res = fit_newton_many(X, y, num_classes=num_classes, sample_weight=counts, l2=l2,
+                          max_steps=max_steps, gtol=gtol)
+    W, b = res.params
+    rows = jnp.concatenate([W, b[..., None]], axis=2)
+    return _inference.bootstrap_std_err(rows if symmetric else rows[:, :-1], res.status)
