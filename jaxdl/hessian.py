@@ -30,7 +30,7 @@ def jacobian_of_gradient(f: Callable[[jax.Array], jax.Array], *, mode: str = "fw
       mode: ``"fwd"`` for ``jax.jacfwd(jax.grad(f))`` (what ``jax.hessian`` does) or ``"rev"``
         for ``jax.jacrev(jax.grad(f))``.
 
-    Reference: seed Q4.
+    See the [Q4 derivation][q4-derivation].
     """
     if mode == "fwd":
         return jax.jacfwd(jax.grad(f))

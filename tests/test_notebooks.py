@@ -10,7 +10,6 @@ kernels run concurrently. Each notebook's time is the sum of its cells' executio
 
 import asyncio
 import importlib.util
-import inspect
 import json
 import pathlib
 import re
@@ -257,18 +256,16 @@ def test_identities_select_by_seed_question():
             notebook.identities(bad)
 
 
-def test_seed_notes_come_from_the_docstring():
-    from jaxdl import batchnorm, notebook
+def test_seed_notes_are_the_packages_one_copy_of_the_slips():
+    from jaxdl import _slips, notebook
 
-    notes = notebook.seed_notes(batchnorm)
-    assert all(p in inspect.getdoc(batchnorm) for p in notes.split("\n\n"))
-    assert "n -> inf" in notes
-
-    def undocumented():
-        """No word about it."""
-
-    with pytest.raises(ValueError, match="obj: expected a docstring that says where the seed"):
-        notebook.seed_notes(undocumented)
+    assert sorted(_slips.SLIPS) == [f"Q{k}" for k in range(1, 8)]
+    notes = notebook.seed_notes("Q2")
+    assert notes.split("\n\n") == list(_slips.SLIPS["Q2"])
+    assert "mean(g)" in notes
+    for bad in ("Q8", "q1", 2, None):
+        with pytest.raises(ValueError, match="question: expected 'Q1' to 'Q7'"):
+            notebook.seed_notes(bad)
 
 
 def test_panels_are_labelled():
