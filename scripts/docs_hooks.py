@@ -6,7 +6,9 @@
   - ``<!-- jaxdl:identities Q1 -->`` becomes the table of the registered identities of that
     question (name, kind, what it compares), read from :data:`jaxdl.verify.REGISTRY`;
   - ``<!-- jaxdl:slips Q1 -->`` becomes the question's "where the homework slips" text, the
-    same text :func:`jaxdl.notebook.seed_notes` gives the notebooks.
+    same text :func:`jaxdl.notebook.seed_notes` gives the notebooks;
+  - ``<!-- jaxdl:cli fit --help -->`` becomes what ``jaxdl fit --help`` prints;
+  - ``<!-- jaxdl:statuses all -->`` becomes the table of :class:`jaxdl.results.Status`.
 
 * As a griffe extension (``SphinxRoles``): the docstrings use Sphinx roles
   (``:func:`fit_newton```), which read well in ``help()``. Each role becomes a cross-reference
@@ -19,9 +21,12 @@ public name is documented. ``tests/test_docsite.py`` checks both against the bui
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 import importlib
+import io
+import os
 import re
 from typing import Any
 
@@ -38,7 +43,7 @@ API_MODULES = (
 )
 """Every module that has an API page, in the order of the API reference."""
 
-_MARKER = re.compile(r"<!-- jaxdl:(identities|slips) (Q[1-7]) -->")
+_MARKER = re.compile(r"<!-- jaxdl:(identities|slips|cli|statuses) ([^>]+?) -->")
 _ROLE = re.compile(r":(?:func|mod|class|attr|data|meth|obj|exc):`~?([^`]+)`")
 
 
@@ -147,7 +152,8 @@ if griffe is not None:
 
         def on_instance(self, *, obj: Any, **kwargs: Any) -> None:
             if obj.docstring is not None:
-                obj.docstring.value = crossrefs(google_sections(obj.docstring.value), obj.module.path)
+                text = google_sections(obj.docstring.value)
+                obj.docstring.value = crossrefs(text, obj.module.path)
 
 
 def identities_table(question: str) -> str:
@@ -171,12 +177,39 @@ def slips_text(question: str) -> str:
     return notebook.seed_notes(question)
 
 
+def cli_output(args: str) -> str:
+    """What ``jaxdl ARGS`` prints (``--help``, ``sweep --list``), as a text code block."""
+    from jaxdl import cli
+
+    os.environ.setdefault("JAXDL_NO_CACHE", "1")
+    os.environ["COLUMNS"] = "100"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        try:
+            cli.main(args.split())
+        except SystemExit:
+            pass
+    return f"```text\n$ jaxdl {args}\n{buf.getvalue().rstrip()}\n```"
+
+
+def statuses_table(_: str) -> str:
+    """An HTML table of :class:`jaxdl.results.Status`: code, name and message."""
+    from jaxdl.results import Status
+
+    rows = [f"<tr><td>{int(s)}</td><td><code>{s.name.lower()}</code></td>"
+            f"<td>{html.escape(s.message.split(': ', 1)[1])}</td></tr>" for s in Status]
+    return ('<table class="jaxdl-statuses">\n<thead><tr><th>code</th><th>status</th>'
+            "<th>what happened, what to do</th></tr></thead>\n<tbody>\n" + "\n".join(rows)
+            + "\n</tbody>\n</table>")
+
+
 def expand(markdown: str) -> str:
     """``markdown`` with every ``<!-- jaxdl:... -->`` marker replaced by its generated text."""
+    make = {"identities": identities_table, "slips": slips_text, "cli": cli_output,
+            "statuses": statuses_table}
 
     def one(m: re.Match) -> str:
-        return identities_table(m.group(2)) if m.group(1) == "identities" else slips_text(
-            m.group(2))
+        return make[m.group(1)](m.group(2))
 
     return _MARKER.sub(one, markdown)
 
