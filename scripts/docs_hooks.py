@@ -8,7 +8,8 @@
   - ``<!-- jaxdl:slips Q1 -->`` becomes the question's "where the homework slips" text, the
     same text :func:`jaxdl.notebook.seed_notes` gives the notebooks;
   - ``<!-- jaxdl:cli fit --help -->`` becomes what ``jaxdl fit --help`` prints;
-  - ``<!-- jaxdl:statuses all -->`` becomes the table of :class:`jaxdl.results.Status`.
+  - ``<!-- jaxdl:statuses all -->`` becomes the table of :class:`jaxdl.results.Status`;
+  - ``<!-- jaxdl:notebooks all -->`` becomes the list of notebooks.
 
 * As a griffe extension (``SphinxRoles``): the docstrings use Sphinx roles
   (``:func:`fit_newton```), which read well in ``help()``. Each role becomes a cross-reference
@@ -25,8 +26,10 @@ import contextlib
 import functools
 import html
 import importlib
+import importlib.util
 import io
 import os
+import pathlib
 import re
 from typing import Any
 
@@ -43,7 +46,7 @@ API_MODULES = (
 )
 """Every module that has an API page, in the order of the API reference."""
 
-_MARKER = re.compile(r"<!-- jaxdl:(identities|slips|cli|statuses) ([^>]+?) -->")
+_MARKER = re.compile(r"<!-- jaxdl:(identities|slips|cli|statuses|notebooks) ([^>]+?) -->")
 _ROLE = re.compile(r":(?:func|mod|class|attr|data|meth|obj|exc):`~?([^`]+)`")
 
 
@@ -203,10 +206,20 @@ def statuses_table(_: str) -> str:
             + "\n</tbody>\n</table>")
 
 
+def notebooks_list(_: str) -> str:
+    """The notebooks, one line each, from ``scripts/make_notebooks.py`` (badges once the
+    repository URL is set in pyproject.toml)."""
+    path = pathlib.Path(__file__).with_name("make_notebooks.py")
+    spec = importlib.util.spec_from_file_location("make_notebooks", path)
+    make_notebooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_notebooks)
+    return make_notebooks.notebook_list(make_notebooks.repo_url())
+
+
 def expand(markdown: str) -> str:
     """``markdown`` with every ``<!-- jaxdl:... -->`` marker replaced by its generated text."""
     make = {"identities": identities_table, "slips": slips_text, "cli": cli_output,
-            "statuses": statuses_table}
+            "statuses": statuses_table, "notebooks": notebooks_list}
 
     def one(m: re.Match) -> str:
         return make[m.group(1)](m.group(2))

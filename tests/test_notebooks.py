@@ -57,14 +57,18 @@ def test_generated_cells_agree_with_the_repository_url(capsys):
     for path in NOTEBOOKS:
         nb = _stored(path)
         assert make_notebooks.badge(url, path.name) in nb.cells[0].source
+        # while the URL is unset no badge points anywhere (never at a placeholder)
+        linked = "colab.research.google.com" in nb.cells[0].source
+        assert linked == (url != make_notebooks.UNSET)
+        assert "REPLACE-ME" not in path.read_text(encoding="utf-8")
         install = nb.cells[make_notebooks._tagged(nb, make_notebooks.INSTALL_TAG)].source
         assert f'REPO_URL = "{url}"  # @param {{type:"string"}}' in install
 
 
 def test_check_mode_fails_on_a_stale_notebook(tmp_path, monkeypatch, capsys):
     nb = _stored(NOTEBOOKS[1])
-    nb.cells[0].source = nb.cells[0].source.replace("colab.research.google.com/github",
-                                                    "colab.research.google.com/gist")
+    install = make_notebooks._tagged(nb, make_notebooks.INSTALL_TAG)
+    nb.cells[install].source = nb.cells[install].source.replace("REPO_URL = ", "REPO_URL  = ")
     (tmp_path / NOTEBOOKS[1].name).write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
     monkeypatch.setattr(make_notebooks, "NOTEBOOKS", tmp_path)
     assert make_notebooks.main(["--check"]) == 1
@@ -216,7 +220,7 @@ def test_install_cell_installs_jaxdl_from_a_local_path(tmp_path):
 
 
 def test_install_cell_refuses_the_placeholder_url(tmp_path):
-    if make_notebooks.repo_url() != make_notebooks.PLACEHOLDER_URL:
+    if make_notebooks.repo_url() != make_notebooks.UNSET:
         pytest.skip("the project has a repository URL")
     env = {"PYTHONPATH": _runtime_without_jaxdl(tmp_path), "FAKE_PIP_LOG": str(tmp_path / "log"),
            "PATH": "/usr/bin:/bin"}
