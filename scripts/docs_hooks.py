@@ -54,13 +54,18 @@ def anchor(module: str, name: str) -> str:
     """The id under which ``module.name`` (a name of ``module.__all__``) is documented.
 
     A submodule is documented on its own page (id: its dotted path). A function or class is
-    documented where it is defined when that module has an API page and exports it;
+    documented where it is defined when that module has an API page and exports it (data,
+    which has no ``__module__``, where a submodule with a page exports the same object);
     otherwise under the exporting module (``jaxdl.logistic.Inference``).
     """
     obj = getattr(importlib.import_module(module), name)
     if isinstance(obj, type(re)):
         return obj.__name__
     home = getattr(obj, "__module__", None)
+    if not isinstance(obj, type) and not callable(obj):
+        # data (a tuple, a dict) has no __module__: a package documents it in its submodule
+        home = next((m for m in API_MODULES if m.startswith(module + ".")
+                     and getattr(importlib.import_module(m), name, None) is obj), module)
     if home in API_MODULES and home != module and name in getattr(
             importlib.import_module(home), "__all__", ()):
         return f"{home}.{name}"
