@@ -26,6 +26,8 @@ is why BN helps.)
 
 Inference uses running statistics held in an explicit :class:`BatchNormState` pytree, updated
 functionally by :func:`forward_train` and read by :func:`forward_eval`; nothing is mutated.
+
+See the [Q2 derivation][q2-derivation].
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ when the second partials are continuous (Schwarz). In JAX the three spellings ag
 uses ``(u, v, z)`` throughout). :data:`EXAMPLES` holds smooth test functions of
 ``x = (u, v, z)`` with hand-derived Hessians, so the identity is checked against a closed form
 as well as between the autodiff modes.
+
+See the [Q4 derivation][q4-derivation].
 """
 
 from __future__ import annotations

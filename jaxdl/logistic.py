@@ -13,6 +13,8 @@ computed from the logits, never as ``ln(sigma(.))``. Closed forms::
 
 The seed drops the sum in dE/db once and writes d/db (y - p) for the second derivative (a sign
 slip); jaxdl implements the statements above.
+
+See the [Q1 derivation][q1-derivation].
 """
 
 from __future__ import annotations

@@ -20,6 +20,8 @@ with ``LeakyReLU'(z) = 1`` for ``z > 0`` and ``slope`` for ``z <= 0`` (at ``z = 
 targets ``(B, h)`` and ``(B, K)``) the loss is the SUM over examples (as
 :func:`jaxdl.logistic.loss`) and the gradients are the sums of the per-example ones. Softmax and
 cross-entropy come from :mod:`jaxdl.softmax`.
+
+See the [Q3 derivation][q3-derivation].
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ Its gradients are the seed's closed forms composed, with no new formula: ``p - y
 batch-norm backward pass of Q2 (:func:`jaxdl.batchnorm.backward`). They are registered against
 ``jax.grad`` in the verification registry (``net.grads``). Training mode normalises with batch
 statistics and samples dropout masks; evaluation mode uses the running statistics and no dropout.
+
+See the [Q2 derivation][q2-derivation] and the [Q3 derivation][q3-derivation].
 """
 
 from __future__ import annotations

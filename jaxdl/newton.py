@@ -26,6 +26,8 @@ Where the seed differs: it writes ``x_{k-1}`` for ``x_{k+1}``, ``c_k`` for ``e_k
 ``f'(x) = f'(x)`` (meaning: minimisation applies the root update to ``f'``), a ``+`` for the
 ``-`` in ``f(x_k)/f'(x_k) = e_k - e_k^2 f''(xi_k) / (2 f'(x_k))``, ``x_k < xi_k < x*`` for
 "``xi_k`` between ``x_k`` and ``x*``", and ``~=`` where the remainder form is an equality.
+
+See the [Q6 derivation][q6-derivation].
 """
 
 from __future__ import annotations

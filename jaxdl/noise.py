@@ -20,6 +20,8 @@ error falls like ``1/sqrt(S)``.
 The seed's closing remark names the extra term inside the bracket (``-sigma^2 w_i x_i``, which
 the bracket's factor ``-x_i`` turns into ``+sigma^2 w_i x_i^2``); jaxdl states it as the added
 gradient ``+sigma^2 w_i x_i^2`` and adds the loss identity ``E[J1] = F1 + penalty``.
+
+See the [Q5 derivation][q5-derivation].
 """
 
 from __future__ import annotations
