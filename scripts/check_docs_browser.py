@@ -2,14 +2,14 @@
 """Check the documentation site in a real browser: build, serve on 127.0.0.1, load, inspect.
 
 Builds the site with ``mkdocs build --strict`` into a temporary folder, serves it on a free
-port of 127.0.0.1, and loads the home page, a derivation page and an API page in headless
-Chromium (Debian's ``chromium``), driven over the DevTools protocol with the standard library
-only. A page fails when:
+port of 127.0.0.1, and loads every page in headless Chromium (Debian's ``chromium``), driven
+over the DevTools protocol with the standard library only. The home page, a derivation page and
+an API page must show rendered math. A page fails when:
 
 * it logs a console error, throws an uncaught exception, or fails to load a resource;
 * it has fewer math elements than required (KaTeX's ``.katex`` spans), or an ``.arithmatex``
   element that KaTeX did not render;
-* its visible text still contains a raw ``$$``.
+* its text outside code still contains a raw ``$$``.
 
 Screenshots of the three pages go to ``docs-screenshots/`` (ignored by git). Nothing is
 fetched from the internet: the site vendors its math renderer.
@@ -43,7 +43,8 @@ import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
-# (path under the site, screenshot name, least number of rendered math elements)
+# Pages that must show math: (path under the site, screenshot name, least number of rendered
+# math elements). Every other page is loaded too, with no minimum and no screenshot.
 PAGES = (
     ("", "home", 1),
     ("derivations/q1/", "derivation-q1", 20),
@@ -54,7 +55,9 @@ _PROBE = """(() => {
   const katex = document.querySelectorAll('.katex').length;
   const unrendered = [...document.querySelectorAll('.arithmatex')]
       .filter(e => !e.querySelector('.katex')).length;
-  const text = document.body.innerText;
+  const prose = document.body.cloneNode(true);
+  prose.querySelectorAll('code, pre').forEach(e => e.remove());  // markup shown as code is fine
+  const text = prose.textContent;
   return JSON.stringify({katex, unrendered, raw: text.includes('$$'),
                          title: document.title, height: document.body.scrollHeight});
 })()"""
@@ -189,7 +192,7 @@ def _start_chromium(binary: str, profile: pathlib.Path) -> tuple[subprocess.Pope
     raise RuntimeError(f"{binary} did not start its DevTools endpoint")
 
 
-def _check_page(port: str, url: str, shot: pathlib.Path, min_math: int) -> list[str]:
+def _check_page(port: str, url: str, shot: pathlib.Path | None, min_math: int) -> list[str]:
     targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30))
     page = next(t for t in targets if t["type"] == "page")
     dt = _DevTools(page["webSocketDebuggerUrl"])
@@ -201,11 +204,13 @@ def _check_page(port: str, url: str, shot: pathlib.Path, min_math: int) -> list[
     time.sleep(1.0)  # let the math render and late requests finish
     probe = json.loads(dt.call("Runtime.evaluate", expression=_PROBE,
                                returnByValue=True)["result"]["value"])
-    height = min(int(probe["height"]), 6000)
-    dt.call("Emulation.setDeviceMetricsOverride", width=1280, height=height,
-            deviceScaleFactor=1, mobile=False)
-    png = dt.call("Page.captureScreenshot", format="png")["data"]
-    shot.write_bytes(base64.b64decode(png))
+    if shot is not None:
+        height = min(int(probe["height"]), 6000)
+        dt.call("Emulation.setDeviceMetricsOverride", width=1280, height=height,
+                deviceScaleFactor=1, mobile=False)
+        png = dt.call("Page.captureScreenshot", format="png")["data"]
+        shot.write_bytes(base64.b64decode(png))
+        dt.call("Emulation.clearDeviceMetricsOverride")
     problems = _errors(dt.events)
     if probe["katex"] < min_math:
         problems.append(f"{probe['katex']} rendered math elements, expected at least {min_math}")
@@ -214,7 +219,7 @@ def _check_page(port: str, url: str, shot: pathlib.Path, min_math: int) -> list[
     if probe["raw"]:
         problems.append("raw $$ left in the page text")
     print(f"{'ok  ' if not problems else 'FAIL'} {url}: {probe['katex']} math elements, "
-          f"title {probe['title']!r}, screenshot {shot}")
+          f"title {probe['title']!r}" + (f", screenshot {shot}" if shot else ""))
     dt.ws.sock.close()
     return problems
 
@@ -254,8 +259,18 @@ def main(argv: list[str] | None = None) -> int:
         failures = {}
         try:
             base = f"http://127.0.0.1:{server.server_address[1]}/"
-            for path, name, min_math in PAGES:
-                problems = _check_page(port, base + path, out / f"{name}.png", min_math)
+            named = {path: (name, least) for path, name, least in PAGES}
+            every = sorted(str(p.parent.relative_to(tmp / "site")) + "/"
+                           for p in (tmp / "site").rglob("index.html"))
+            every = ["" if p == "./" else p for p in every]
+            missing = set(named) - set(every)
+            if missing:
+                failures["site"] = [f"pages {sorted(missing)} are not in the built site"]
+            for path in [p for p, _, _ in PAGES if p in every] + [
+                    p for p in every if p not in named]:
+                name, least = named.get(path, (None, 0))
+                shot = out / f"{name}.png" if name else None
+                problems = _check_page(port, base + path, shot, least)
                 if problems:
                     failures[path or "/"] = problems
         finally:
