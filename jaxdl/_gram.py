@@ -11,7 +11,7 @@ Two layouts, each measured fastest for its use:
   batch of Hessians on one ``X`` (bootstrap weights, penalty paths) is one matrix product
   ``S @ packed`` followed by one gather that fills both triangles.
 
-Timings and the alternatives tried are in the README's performance section.
+Timings and the alternatives measured are in docs/guide/performance.md.
 """
 
 from __future__ import annotations

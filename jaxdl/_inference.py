@@ -13,7 +13,8 @@ the rest (jittable, vmappable) and :func:`render` prints a statsmodels-style tab
 Weights are frequency weights: a row of weight 2 counts as two rows, so ``nobs = sum(sw)``
 and bootstrap count weights reproduce a resample exactly.
 
-Reference: seed Q1 (the Hessian is PSD; at the optimum its inverse is the covariance).
+See the [Q1 derivation][q1-derivation] (the Hessian is PSD; at the optimum its inverse is the
+covariance).
 """
 
 from __future__ import annotations

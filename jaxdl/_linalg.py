@@ -8,8 +8,8 @@ row blocks (a free reshape of the row-major buffer) makes ``X^T r`` a batch of s
 two-level summation that in float32 is also far more accurate than the sequential one of
 ``r @ X``. The reshape needs ``B`` to divide ``n``: a block size is picked among the divisors of
 ``n`` (slicing off a remainder would copy ``X``); when ``n`` has no divisor in range (e.g. a
-prime), the fused multiply-reduce is used. The timings behind these choices are in the README's
-performance section (``scripts/bench.py``).
+prime), the fused multiply-reduce is used. The timings behind these choices are in
+docs/guide/performance.md (``scripts/bench.py``).
 
 ``precision=HIGHEST`` keeps float32 products exact on GPUs (no TF32) and TPUs (no bfloat16
 passes); on the CPU it only selects a slower kernel, so it is requested off the CPU only.

@@ -26,6 +26,8 @@ is why BN helps.)
 
 Inference uses running statistics held in an explicit :class:`BatchNormState` pytree, updated
 functionally by :func:`forward_train` and read by :func:`forward_eval`; nothing is mutated.
+
+See the [Q2 derivation][q2-derivation].
 """
 
 from __future__ import annotations
@@ -206,7 +208,7 @@ def forward(
       Array([[-1., -2.],
              [ 1.,  2.]], dtype=float32)
 
-    Reference: seed Q2(c) (mean-only); full BN as in Ioffe & Szegedy (2015).
+    See the [Q2 derivation][q2-derivation] (mean-only); full BN as in Ioffe & Szegedy (2015).
     """
     x, gamma, a, center_only = _inputs(x, gamma, beta=beta, eps=eps, center_only=center_only)
     return _affine(_normalize(x, eps, center_only).xhat, gamma, a["beta"])
@@ -237,8 +239,8 @@ def backward(
     Returns:
       ``(dx, dgamma, dbeta)`` with shapes ``(n, features)``, ``(features,)``, ``(features,)``.
 
-    Reference: seed Q2(c) (the seed's n -> inf conclusion ``dx -> gamma g`` holds only when
-    ``mean(g) -> 0``; see the module docstring and :func:`seed_limit_demo`).
+    See the [Q2 derivation][q2-derivation] (the seed's n -> inf conclusion ``dx -> gamma g``
+    holds only when ``mean(g) -> 0``; see the module docstring and :func:`seed_limit_demo`).
     """
     x, gamma, a, center_only = _inputs(x, gamma, g=g, eps=eps, center_only=center_only)
     g = a["g"]
@@ -267,7 +269,7 @@ def jacobian_xhat(n: int, *, dtype: Any = None) -> jax.Array:
     Returns:
       The ``(n, n)`` matrix ``J``.
 
-    Reference: seed Q2(c).
+    See the [Q2 derivation][q2-derivation].
     """
     n = checks.positive_int("n", n)
     dtype = checks.float_dtype("dtype", dtype)
@@ -325,7 +327,7 @@ def forward_train(
     Returns:
       ``(y, new_state)``.
 
-    Reference: seed Q2(c) ("inference uses running mean/variance").
+    See the [Q2 derivation][q2-derivation] ("inference uses running mean/variance").
     """
     x, gamma, a, center_only = _inputs(x, gamma, beta=beta, eps=eps, center_only=center_only)
     state = _state(state, x.shape[1])
@@ -365,7 +367,7 @@ def forward_eval(
     Returns:
       ``y``, shape ``(n, features)``.
 
-    Reference: seed Q2(c).
+    See the [Q2 derivation][q2-derivation].
     """
     x, gamma, a, center_only = _inputs(
         x, gamma, beta=beta, eps=eps, center_only=center_only, batch_stats=False
@@ -428,7 +430,8 @@ def seed_limit_demo(
     Returns:
       A :class:`LimitDemo` of arrays of length ``len(ns)``.
 
-    Reference: seed Q2(c) (its n -> inf conclusion holds for the Jacobian, not the gradient).
+    See the [Q2 derivation][q2-derivation] (its n -> inf conclusion holds for the Jacobian, not
+    the gradient).
     """
     ns = [checks.positive_int("ns", n) for n in ns]
     checks.scalar("g_mean", g_mean)

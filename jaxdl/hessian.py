@@ -9,6 +9,8 @@ when the second partials are continuous (Schwarz). In JAX the three spellings ag
 uses ``(u, v, z)`` throughout). :data:`EXAMPLES` holds smooth test functions of
 ``x = (u, v, z)`` with hand-derived Hessians, so the identity is checked against a closed form
 as well as between the autodiff modes.
+
+See the [Q4 derivation][q4-derivation].
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def jacobian_of_gradient(f: Callable[[jax.Array], jax.Array], *, mode: str = "fw
       mode: ``"fwd"`` for ``jax.jacfwd(jax.grad(f))`` (what ``jax.hessian`` does) or ``"rev"``
         for ``jax.jacrev(jax.grad(f))``.
 
-    Reference: seed Q4.
+    See the [Q4 derivation][q4-derivation].
     """
     if mode == "fwd":
         return jax.jacfwd(jax.grad(f))

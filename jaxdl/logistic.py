@@ -13,6 +13,8 @@ computed from the logits, never as ``ln(sigma(.))``. Closed forms::
 
 The seed drops the sum in dE/db once and writes d/db (y - p) for the second derivative (a sign
 slip); jaxdl implements the statements above.
+
+See the [Q1 derivation][q1-derivation].
 """
 
 from __future__ import annotations
@@ -162,7 +164,7 @@ def loss(w: Any, b: Any, X: Any, y: Any) -> jax.Array:
       >>> float(logistic.loss(jnp.zeros(2), 0.0, X, y))  # 2 ln 2
       1.386...
 
-    Reference: seed Q1.
+    See the [Q1 derivation][q1-derivation].
     """
     w, b, X, y = _inputs(w, b, X, y)
     return jnp.sum(_bce(_linalg.matvec(X, w) + b, y))
@@ -177,7 +179,7 @@ def grad(w: Any, b: Any, X: Any, y: Any) -> tuple[jax.Array, jax.Array]:
     Returns:
       ``(gw, gb)`` with shapes ``(d,)`` and ``()``.
 
-    Reference: seed Q1 (the seed drops the sum over n in dE/db once).
+    See the [Q1 derivation][q1-derivation] (the seed drops the sum over n in dE/db once).
     """
     w, b, X, y = _inputs(w, b, X, y)
     r = jax.nn.sigmoid(_linalg.matvec(X, w) + b) - y
@@ -198,7 +200,8 @@ def hessian(w: Any, b: Any, X: Any, y: Any | None = None) -> jax.Array:
     Returns:
       The ``(d + 1, d + 1)`` Hessian.
 
-    Reference: seed Q1 (the seed argues block by block and has a sign slip in d2E/db2).
+    See the [Q1 derivation][q1-derivation] (the seed argues block by block and has a sign slip
+    in d2E/db2).
     """
     w, b, X, _ = _inputs(w, b, X, None)
     if y is not None:
@@ -403,7 +406,7 @@ def seed_update(*, lr_w: float, lr_b: float) -> optax.GradientTransformation:
 
     ``w <- w - lr_w dE/dw``, ``b <- b - lr_b dE/db`` for parameters ``(w, b)``.
 
-    Reference: seed Q1.
+    See the [Q1 derivation][q1-derivation].
     """
     checks.scalar("lr_w", lr_w, low=0, low_open=True)
     checks.scalar("lr_b", lr_b, low=0, low_open=True)
@@ -463,7 +466,7 @@ def fit_gd(
       >>> res.status_name, bool(res.ok)
       ('converged', True)
 
-    Reference: seed Q1.
+    See the [Q1 derivation][q1-derivation].
     """
     lr_w, lr_b = _fit.gd_rates(lr, lr_w, lr_b, optimizer)
     return _run("gd", X, y, w0, b0, sample_weight, l2=l2, gtol=gtol, max_steps=max_steps,
@@ -519,7 +522,7 @@ def fit_newton(
       >>> res.status_name, res.message
       ('converged', 'converged: ...')
 
-    Reference: seed Q1 (Q6 for Newton's method).
+    See the [Q1 derivation][q1-derivation] and the [Q6 derivation][q6-derivation].
     """
     if precision not in ("auto", "mixed", "full"):
         raise ValueError(f"precision: expected 'auto', 'mixed' or 'full', got {precision!r}")
@@ -567,7 +570,7 @@ def fit_lbfgs(
       >>> res.status_name
       'converged'
 
-    Reference: seed Q1.
+    See the [Q1 derivation][q1-derivation].
     """
     return _run("lbfgs", X, y, w0, b0, sample_weight, l2=l2, gtol=gtol, max_steps=max_steps,
                 memory=memory)
@@ -614,7 +617,7 @@ def fit_newton_many(
       >>> res.params[0].shape, bool(res.ok)
       ((8, 30), True)
 
-    Reference: seed Q1.
+    See the [Q1 derivation][q1-derivation].
     """
     X, y, theta0, cold = _fit_inputs(X, y, w0, b0, batched=True)
     return _fit.run_many(_MODEL, X, y, theta0, cold=cold, l2=l2, gtol=gtol,
@@ -698,7 +701,8 @@ def inference(
       >>> inf.std_err.shape, inf.status_name
       ((6,), 'converged')
 
-    Reference: seed Q1 (the Hessian is PSD; its inverse at the optimum is the covariance).
+    See the [Q1 derivation][q1-derivation] (the Hessian is PSD; its inverse at the optimum is
+    the covariance).
     """
     w, b = result.params
     w, b, X, y = _inputs(w, b, X, y)
@@ -739,7 +743,7 @@ def summary(inference: Inference, *, feature_names: Any = None, dep_variable: st
       >>> print(text.splitlines()[0].strip())
       Logit Regression Results
 
-    Reference: seed Q1.
+    See the [Q1 derivation][q1-derivation].
     """
     return _inference.summary(inference, model="Logit", ndim=1, feature_names=feature_names,
                     dep_variable=dep_variable, blocks=None, what="logistic.summary")
@@ -784,7 +788,7 @@ def bootstrap(
       >>> bs.std_err.shape, int(bs.num_ok)
       ((6,), 16)
 
-    Reference: seed Q1.
+    See the [Q1 derivation][q1-derivation].
     """
     X = checks.float_array("X", X, shape=("n", "d"))
     num_resamples = checks.positive_int("num_resamples", num_resamples, minimum=2)

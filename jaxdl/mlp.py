@@ -20,6 +20,8 @@ with ``LeakyReLU'(z) = 1`` for ``z > 0`` and ``slope`` for ``z <= 0`` (at ``z = 
 targets ``(B, h)`` and ``(B, K)``) the loss is the SUM over examples (as
 :func:`jaxdl.logistic.loss`) and the gradients are the sums of the per-example ones. Softmax and
 cross-entropy come from :mod:`jaxdl.softmax`.
+
+See the [Q3 derivation][q3-derivation].
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ def leaky_relu(z: jax.typing.ArrayLike, *, slope: Any = 0.01) -> jax.Array:
     Written as ``where(z > 0, z, slope * z)``, so ``jax.grad`` at ``z = 0`` gives ``slope``,
     matching :func:`leaky_relu_grad`.
 
-    Reference: seed Q3(c).
+    See the [Q3 derivation][q3-derivation].
     """
     z = checks.float_array("z", z, allow_inf=True, allow_nan=True)
     checks.scalar("slope", slope)
@@ -102,7 +104,7 @@ def _leaky_relu(z: jax.Array, slope: Any) -> jax.Array:
 def leaky_relu_grad(z: jax.typing.ArrayLike, *, slope: Any = 0.01) -> jax.Array:
     """``LeakyReLU'(z) = 1`` for ``z > 0``, ``slope`` for ``z <= 0`` (elementwise).
 
-    Reference: seed Q3(c) ("slope for z1 <= 0").
+    See the [Q3 derivation][q3-derivation] ("slope for z1 <= 0").
     """
     z = checks.float_array("z", z, allow_inf=True, allow_nan=True)
     checks.scalar("slope", slope)
@@ -139,7 +141,7 @@ def init_params(
       >>> params.W1.shape, params.W2.shape
       ((32, 64), (10, 32))
 
-    Reference: seed Q3(c) (the seed does not specify an initialisation).
+    See the [Q3 derivation][q3-derivation] (the seed does not specify an initialisation).
     """
     d = checks.positive_int("d", d)
     h = checks.positive_int("h", h)
@@ -165,7 +167,7 @@ def sample_mask(
     Returns:
       The mask, ``shape``, values exactly 0 or 1.
 
-    Reference: seed Q3(c).
+    See the [Q3 derivation][q3-derivation].
     """
     checks.scalar("keep", keep, low=0, low_open=True, high=1)
     dtype = checks.float_dtype("dtype", dtype)
@@ -319,7 +321,7 @@ def forward(
       >>> mlp.forward(params, jnp.ones(4), mask).shape
       (3,)
 
-    Reference: seed Q3(c).
+    See the [Q3 derivation][q3-derivation].
     """
     return activations(params, x, mask, slope=slope, keep=keep, inverted=inverted).z2
 
@@ -344,7 +346,7 @@ def loss(
     Returns:
       The scalar loss (the sum over the batch, not the mean).
 
-    Reference: seed Q3(b), Q3(c).
+    See the [Q3 derivation][q3-derivation].
     """
     z2 = forward(params, x, mask, slope=slope, keep=keep, inverted=inverted)
     return jnp.sum(softmax.cross_entropy(z2, y))
@@ -372,7 +374,7 @@ def grads(
     Returns:
       :class:`Params` of gradients ``(dW1, db1, dW2, db2)``.
 
-    Reference: seed Q3(c) (its five-factor product for dL/dW1, in matrix form).
+    See the [Q3 derivation][q3-derivation] (its five-factor product for dL/dW1, in matrix form).
     """
     params, x, mult, batched = _inputs(params, x, mask, slope=slope, keep=keep,
                                        inverted=inverted)

@@ -11,6 +11,8 @@ Its gradients are the seed's closed forms composed, with no new formula: ``p - y
 batch-norm backward pass of Q2 (:func:`jaxdl.batchnorm.backward`). They are registered against
 ``jax.grad`` in the verification registry (``net.grads``). Training mode normalises with batch
 statistics and samples dropout masks; evaluation mode uses the running statistics and no dropout.
+
+See the [Q2 derivation][q2-derivation] and the [Q3 derivation][q3-derivation].
 """
 
 from __future__ import annotations
@@ -121,7 +123,7 @@ def loss(params: NetParams, x: Any, y: Any, mask: Any, *, eps: float = 1e-5,
     """Training-mode loss ``sum_n CE(z2_n, y_n)`` for a batch ``x (B, d)``, one-hot ``y``,
     dropout ``mask (B, h)`` of 0/1.
 
-    Reference: seeds Q2, Q3(c).
+    See the [Q2 derivation][q2-derivation] and the [Q3 derivation][q3-derivation].
     """
     params, x, y, mask = _inputs(params, x, y, mask, keep)
     *_, z2 = _forward(params, x, mask, eps=eps, slope=slope, keep=keep, inverted=inverted)
@@ -136,7 +138,7 @@ def grads(params: NetParams, x: Any, y: Any, mask: Any, *, eps: float = 1e-5,
     ``(dz1, dgamma, dbeta) = batchnorm.backward(du, z1, gamma)``; ``dW1 = dz1^T x``;
     ``db1 = sum dz1`` (exactly 0 up to rounding: batch norm removes the mean of z1).
 
-    Reference: seeds Q2(c), Q3(b), Q3(c).
+    See the [Q2 derivation][q2-derivation] and the [Q3 derivation][q3-derivation].
     """
     params, x, y, mask = _inputs(params, x, y, mask, keep)
     return _loss_grads(params, x, y, mask, eps=eps, slope=slope, keep=keep,
@@ -263,7 +265,7 @@ def train(
     Returns:
       :class:`TrainResult`.
 
-    Reference: seeds Q2, Q3(c).
+    See the [Q2 derivation][q2-derivation] and the [Q3 derivation][q3-derivation].
     """
     X = checks.float_array("X", X, shape=("n", "d"))
     n, d = X.shape

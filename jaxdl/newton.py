@@ -26,6 +26,8 @@ Where the seed differs: it writes ``x_{k-1}`` for ``x_{k+1}``, ``c_k`` for ``e_k
 ``f'(x) = f'(x)`` (meaning: minimisation applies the root update to ``f'``), a ``+`` for the
 ``-`` in ``f(x_k)/f'(x_k) = e_k - e_k^2 f''(xi_k) / (2 f'(x_k))``, ``x_k < xi_k < x*`` for
 "``xi_k`` between ``x_k`` and ``x*``", and ``~=`` where the remainder form is an equality.
+
+See the [Q6 derivation][q6-derivation].
 """
 
 from __future__ import annotations
@@ -263,7 +265,7 @@ def root(f: Callable, x0: Any, *, tol: Any = None, max_steps: int = 50) -> Newto
       >>> int(res.status), bool(jnp.abs(res.x - jnp.sqrt(2.0)) < 1e-6)
       (0, True)
 
-    Reference: seed Q6 (the seed writes ``x_{k-1}`` for ``x_{k+1}``).
+    See the [Q6 derivation][q6-derivation] (the seed writes ``x_{k-1}`` for ``x_{k+1}``).
     """
     return _run("root", f, x0, tol, max_steps)
 
@@ -297,7 +299,7 @@ def minimize(f: Callable, x0: Any, *, tol: Any = None, max_steps: int = 50) -> N
       >>> bool(jnp.abs(res.x - jnp.log(2.0)) < 1e-6)
       True
 
-    Reference: seed Q6 (the seed's ``f'(x) = f'(x)`` line means this update).
+    See the [Q6 derivation][q6-derivation] (the seed's ``f'(x) = f'(x)`` line means this update).
     """
     return _run("minimize", f, x0, tol, max_steps)
 
@@ -315,7 +317,7 @@ def step(f: Callable, x: Any) -> jax.Array:
     Returns:
       The next iterate, shape of ``x``.
 
-    Reference: seed Q6.
+    See the [Q6 derivation][q6-derivation].
     """
     x = checks.float_array("x", x, ndim=(0, 1), allow_inf=True, allow_nan=True)
     _check_output("root", f, x)
@@ -336,7 +338,7 @@ def minimize_step(f: Callable, x: Any) -> jax.Array:
     Returns:
       The next iterate, shape of ``x``.
 
-    Reference: seed Q6 (the minimisation form).
+    See the [Q6 derivation][q6-derivation] (the minimisation form).
     """
     x = checks.float_array("x", x, ndim=(0, 1), allow_inf=True, allow_nan=True)
     _check_output("minimize", f, x)
@@ -413,7 +415,7 @@ def errors(result: NewtonResult, x_star: Any) -> jax.Array:
     Returns:
       Shape ``(max_steps + 1,)``.
 
-    Reference: seed Q6 (the seed's ``c_k``).
+    See the [Q6 derivation][q6-derivation] (the seed's ``c_k``).
     """
     return _errors_jit(result.history, _x_star(result, x_star))
 
@@ -437,7 +439,7 @@ def convergence_order(result: NewtonResult, x_star: Any, *, floor: Any = None) -
     Returns:
       Shape ``(max_steps + 1,)``; ``q_0`` and the entries from ``steps`` on are NaN.
 
-    Reference: seed Q6.
+    See the [Q6 derivation][q6-derivation].
     """
     x_star = _x_star(result, x_star)
     return _order_core(result.history, x_star, _floor(floor, x_star.dtype))
@@ -458,7 +460,7 @@ def error_ratio(
     Returns:
       Shape ``(max_steps + 1,)``; the last entry and those from ``steps`` on are NaN.
 
-    Reference: seed Q6.
+    See the [Q6 derivation][q6-derivation].
     """
     x_star = _x_star(result, x_star)
     checks.scalar("order", order, low=0.0, low_open=True)
@@ -475,7 +477,7 @@ def quadratic_ratio(result: NewtonResult, x_star: Any, *, floor: Any = None) -> 
     Returns:
       Shape ``(max_steps + 1,)``, NaN where not informative.
 
-    Reference: seed Q6.
+    See the [Q6 derivation][q6-derivation].
     """
     return error_ratio(result, x_star, order=2.0, floor=floor)
 
@@ -502,7 +504,7 @@ def quadratic_limit(f: Callable, x_star: Any) -> jax.Array:
     Returns:
       A scalar (inf if ``f'(x*) = 0``: a multiple root converges only linearly).
 
-    Reference: seed Q6.
+    See the [Q6 derivation][q6-derivation].
     """
     return _limit_core(f, _scalar_point("x_star", x_star))
 
@@ -534,7 +536,7 @@ def error_bound(
     Returns:
       Shape ``(max_steps + 1,)``; NaN where step ``k`` was not taken.
 
-    Reference: seed Q6.
+    See the [Q6 derivation][q6-derivation].
     """
     num_points = checks.positive_int("num_points", num_points, minimum=2)
     x_star = _scalar_point("x_star", x_star).astype(result.history.dtype)

@@ -20,6 +20,8 @@ error falls like ``1/sqrt(S)``.
 The seed's closing remark names the extra term inside the bracket (``-sigma^2 w_i x_i``, which
 the bracket's factor ``-x_i`` turns into ``+sigma^2 w_i x_i^2``); jaxdl states it as the added
 gradient ``+sigma^2 w_i x_i^2`` and adds the loss identity ``E[J1] = F1 + penalty``.
+
+See the [Q5 derivation][q5-derivation].
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ def loss(w: Any, x: Any, y_d: Any, beta: Any) -> jax.Array:
       >>> float(noise.loss(jnp.array([1.0, 2.0]), jnp.array([1.0, 1.0]), 4.0, jnp.ones(2)))
       0.5
 
-    Reference: seed Q5.
+    See the [Q5 derivation][q5-derivation].
     """
     beta = _beta(beta, _d(w))
     w, x, y_d, beta = _inputs(w, x, y_d, beta=beta)
@@ -130,7 +132,7 @@ def grad(w: Any, x: Any, y_d: Any, beta: Any) -> jax.Array:
     Returns:
       The gradient with respect to ``w``, shape ``(d,)``.
 
-    Reference: seed Q5.
+    See the [Q5 derivation][q5-derivation].
     """
     beta = _beta(beta, _d(w))
     w, x, y_d, beta = _inputs(w, x, y_d, beta=beta)
@@ -147,7 +149,7 @@ def clean_loss(w: Any, x: Any, y_d: Any) -> jax.Array:
     Returns:
       The scalar loss.
 
-    Reference: seed Q5.
+    See the [Q5 derivation][q5-derivation].
     """
     w, x, y_d = _inputs(w, x, y_d)
     r = y_d - jnp.sum(w * x)
@@ -166,7 +168,7 @@ def penalty(w: Any, x: Any, *, sigma: Any) -> jax.Array:
     Returns:
       The scalar penalty.
 
-    Reference: seed Q5.
+    See the [Q5 derivation][q5-derivation].
     """
     w, x, _, sigma = _inputs(w, x, 0.0, sigma=_sigma(sigma))
     c = w * x
@@ -193,7 +195,8 @@ def expected_loss(w: Any, x: Any, y_d: Any, *, sigma: Any) -> jax.Array:
       >>> float(noise.expected_loss(w, x, 4.0, sigma=0.5))  # 0.5 * (1 + 0.25 * 5)
       1.125
 
-    Reference: seed Q5 (the seed derives the gradient only; the loss identity is jaxdl's).
+    See the [Q5 derivation][q5-derivation] (the seed derives the gradient only; the loss
+    identity is jaxdl's).
     """
     w, x, y_d, sigma = _inputs(w, x, y_d, sigma=_sigma(sigma))
     c = w * x
@@ -214,7 +217,7 @@ def expected_grad(w: Any, x: Any, y_d: Any, *, sigma: Any) -> jax.Array:
     Returns:
       The expected gradient, shape ``(d,)``.
 
-    Reference: seed Q5.
+    See the [Q5 derivation][q5-derivation].
     """
     w, x, y_d, sigma = _inputs(w, x, y_d, sigma=_sigma(sigma))
     r = y_d - jnp.sum(w * x)
@@ -233,7 +236,7 @@ def sample_beta(key: jax.Array, shape: Any, *, sigma: Any, dtype: Any = None) ->
     Returns:
       An array of ``shape``.
 
-    Reference: seed Q5.
+    See the [Q5 derivation][q5-derivation].
     """
     sigma = _sigma(sigma)
     dtype = checks.float_dtype("dtype", dtype)
@@ -299,7 +302,7 @@ def mc_grad(
       >>> bool(jnp.all(jnp.abs(m - noise.expected_grad(w, x, 1.0, sigma=0.3)) < 5 * se))
       True
 
-    Reference: seed Q5.
+    See the [Q5 derivation][q5-derivation].
     """
     w, x, y_d, sigma = _mc_inputs(w, x, y_d, sigma, num_samples)
     return _mc(key, w, x, y_d, sigma, num_samples=num_samples, which="grad")
@@ -316,7 +319,7 @@ def mc_loss(
     Returns:
       ``(mean, stderr)``, two scalars; the mean converges to :func:`expected_loss`.
 
-    Reference: seed Q5.
+    See the [Q5 derivation][q5-derivation].
     """
     w, x, y_d, sigma = _mc_inputs(w, x, y_d, sigma, num_samples)
     return _mc(key, w, x, y_d, sigma, num_samples=num_samples, which="loss")
@@ -357,7 +360,7 @@ def gauss_hermite_expectation(
       >>> round(float(m), 6)  # E[beta^2] = 1 + sigma^2
       1.25
 
-    Reference: seed Q5 (jaxdl's exact check of the seed's expectations).
+    See the [Q5 derivation][q5-derivation] (jaxdl's exact check of the seed's expectations).
     """
     if not callable(fn):
         raise TypeError(f"fn: expected a callable beta -> array, got {type(fn).__name__}")

@@ -1,5 +1,5 @@
 """What the notebooks in ``notebooks/`` share: the dtype pick, a seed question's identities,
-the seed notes of a docstring, and labelled figures.
+where the homework slips in it, and labelled figures.
 
 The notebooks are entry points (they print, plot and set JAX's config); this module only
 returns values, so each notebook cell stays one readable line and nothing is copied between
@@ -14,19 +14,18 @@ Example:
   >>> notebook.identities("Q7")
   ['softmax.ce_grad', 'softmax.ce_hessian', 'softmax.ce_hessian_psd', 'softmax.ce_hessian_singular']
 
-Reference: the seed's seven questions (Q1 to Q7), one notebook each.
+See the [derivations][derivations]: one notebook per question, Q1 to Q7.
 """
 
 from __future__ import annotations
 
-import inspect
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
 
 import jax
 
+from jaxdl import _slips
 from jaxdl.verify import core as _verify
 
 __all__ = ["DTYPE_ENV", "pick_dtype", "describe_devices", "identities", "seed_notes", "panels"]
@@ -56,7 +55,7 @@ def pick_dtype(backend: str | None = None, *, env: Mapping[str, str] | None = No
       >>> pick_dtype("gpu", env={"JAXDL_NOTEBOOK_DTYPE": "float32"})
       'float32'
 
-    Reference: the design's precision rule (TPUs have no float64).
+    TPUs have no float64, so float32 is the only pick there.
     """
     backend = jax.default_backend() if backend is None else backend
     env = os.environ if env is None else env
@@ -111,33 +110,27 @@ def _questions(seed: str) -> set[str]:
     return {"Q" + q.group(1) for q in map(_SEED_PART.match, seed.split("/")) if q}
 
 
-def seed_notes(obj: Any) -> str:
-    """The paragraphs of ``obj``'s docstring that say where the seed differs.
+def seed_notes(question: str) -> str:
+    """Where the homework slips in one question, and what jaxdl implements instead.
 
-    A prose paragraph (text between blank lines, neither an indented block nor the ``::``
-    line introducing one) is kept when it mentions "the seed"; the notebooks print these
-    instead of restating the slips, so the library's docstring is the one copy.
+    The text is the package's one copy (the documentation's derivation pages include the same
+    paragraphs), so a notebook never restates a slip in its own words.
 
     Args:
-      obj: a module, function or class with a docstring.
+      question: ``"Q1"`` to ``"Q7"``.
 
     Returns:
-      The kept paragraphs, separated by blank lines.
+      The question's paragraphs, separated by blank lines.
 
     Example:
-      >>> from jaxdl import logistic
-      >>> "sign" in seed_notes(logistic)
+      >>> "sign" in seed_notes("Q1")
       True
 
-    Reference: ``/work/shared/seed/DIGEST.md`` marks each slip "(seed: ...)".
+    See the [derivations][derivations] for each slip in context.
     """
-    doc = inspect.getdoc(obj)
-    kept = [p for p in (doc or "").split("\n\n")
-            if "the seed" in p.lower() and not p[:1].isspace() and not p.endswith("::")]
-    if not kept:
-        raise ValueError(f"obj: expected a docstring that says where the seed differs, got "
-                         f"{getattr(obj, '__name__', type(obj).__name__)!r} without one")
-    return "\n\n".join(kept)
+    if not (isinstance(question, str) and _QUESTION.fullmatch(question)):
+        raise ValueError(f"question: expected 'Q1' to 'Q7', got {question!r}")
+    return "\n\n".join(_slips.SLIPS[question])
 
 
 def panels(*labels: tuple[str, str, str], width: float = 5.0, height: float = 3.6):

@@ -26,7 +26,7 @@ Example:
   >>> [float(v) for v in table["value"]], table.rows[0]["status"]
   ([3.0, 6.0, 9.0], 'completed')
 
-Reference: the design's third way in (script-driven sweeps).
+See the [sweeps guide][sweeps] for the built-in sweeps and their plots.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Regenerate the README's sweep plots: every built-in sweep at its default size through the
+"""Regenerate the documentation's sweep plots: every built-in sweep at its default size through the
 command line (``jaxdl sweep NAME --out docs/sweeps``), keeping the PNGs and a table of the
 run times (docs/sweeps/times.md). The CSV and JSON rows are written beside them.
 

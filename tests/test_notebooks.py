@@ -10,7 +10,6 @@ kernels run concurrently. Each notebook's time is the sum of its cells' executio
 
 import asyncio
 import importlib.util
-import inspect
 import json
 import pathlib
 import re
@@ -58,14 +57,18 @@ def test_generated_cells_agree_with_the_repository_url(capsys):
     for path in NOTEBOOKS:
         nb = _stored(path)
         assert make_notebooks.badge(url, path.name) in nb.cells[0].source
+        # while the URL is unset no badge points anywhere (never at a placeholder)
+        linked = "colab.research.google.com" in nb.cells[0].source
+        assert linked == (url != make_notebooks.UNSET)
+        assert "REPLACE-ME" not in path.read_text(encoding="utf-8")
         install = nb.cells[make_notebooks._tagged(nb, make_notebooks.INSTALL_TAG)].source
         assert f'REPO_URL = "{url}"  # @param {{type:"string"}}' in install
 
 
 def test_check_mode_fails_on_a_stale_notebook(tmp_path, monkeypatch, capsys):
     nb = _stored(NOTEBOOKS[1])
-    nb.cells[0].source = nb.cells[0].source.replace("colab.research.google.com/github",
-                                                    "colab.research.google.com/gist")
+    install = make_notebooks._tagged(nb, make_notebooks.INSTALL_TAG)
+    nb.cells[install].source = nb.cells[install].source.replace("REPO_URL = ", "REPO_URL  = ")
     (tmp_path / NOTEBOOKS[1].name).write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
     monkeypatch.setattr(make_notebooks, "NOTEBOOKS", tmp_path)
     assert make_notebooks.main(["--check"]) == 1
@@ -217,7 +220,7 @@ def test_install_cell_installs_jaxdl_from_a_local_path(tmp_path):
 
 
 def test_install_cell_refuses_the_placeholder_url(tmp_path):
-    if make_notebooks.repo_url() != make_notebooks.PLACEHOLDER_URL:
+    if make_notebooks.repo_url() != make_notebooks.UNSET:
         pytest.skip("the project has a repository URL")
     env = {"PYTHONPATH": _runtime_without_jaxdl(tmp_path), "FAKE_PIP_LOG": str(tmp_path / "log"),
            "PATH": "/usr/bin:/bin"}
@@ -257,18 +260,16 @@ def test_identities_select_by_seed_question():
             notebook.identities(bad)
 
 
-def test_seed_notes_come_from_the_docstring():
-    from jaxdl import batchnorm, notebook
+def test_seed_notes_are_the_packages_one_copy_of_the_slips():
+    from jaxdl import _slips, notebook
 
-    notes = notebook.seed_notes(batchnorm)
-    assert all(p in inspect.getdoc(batchnorm) for p in notes.split("\n\n"))
-    assert "n -> inf" in notes
-
-    def undocumented():
-        """No word about it."""
-
-    with pytest.raises(ValueError, match="obj: expected a docstring that says where the seed"):
-        notebook.seed_notes(undocumented)
+    assert sorted(_slips.SLIPS) == [f"Q{k}" for k in range(1, 8)]
+    notes = notebook.seed_notes("Q2")
+    assert notes.split("\n\n") == list(_slips.SLIPS["Q2"])
+    assert "mean(g)" in notes
+    for bad in ("Q8", "q1", 2, None):
+        with pytest.raises(ValueError, match="question: expected 'Q1' to 'Q7'"):
+            notebook.seed_notes(bad)
 
 
 def test_panels_are_labelled():
