@@ -23,7 +23,7 @@ SLIPS: Mapping[str, tuple[str, ...]] = types.MappingProxyType({
         "The homework says the loss has a global minimum. Convexity makes every stationary point "
         "global, but on linearly separable data there is none at finite `w`: the loss falls "
         "towards 0 as `||w||` grows. jaxdl's fits stop with the status `separable` and a "
-        "separating `w` instead of running on or returning NaN.",
+        "separating `w` instead of running on or returning a non-finite answer.",
     ),
     "Q2": (
         "Part (a) says that the distribution of a layer's inputs does not change while the "

@@ -77,7 +77,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     raise ``max_iter``; separable: with ``l2 = 0`` the classes are linearly separable and no
     finite optimum exists; singular; ...), keeping the last iterate.
 
-    Reference: seeds Q1, Q3(b), Q7.
+    See the [Q1 derivation][q1-derivation] and the [Q7 derivation][q7-derivation].
     """
 
     def __init__(self, *, solver: str = "newton", l2: float = 1.0, tol: float | None = None,

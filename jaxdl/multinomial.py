@@ -30,7 +30,7 @@ cross-entropy unchanged:
 ``l2`` is traced (a new penalty is no recompile, and a batch of fits may mix zero and positive
 penalties): the two conventions are one program whose mask of free entries depends on ``l2``.
 
-See the Q7 derivation (softmax cross-entropy is convex with ``H 1 = 0``).
+See the [Q7 derivation][q7-derivation] (softmax cross-entropy is convex with ``H 1 = 0``).
 """
 
 from __future__ import annotations
@@ -316,7 +316,7 @@ def loss(W: Any, b: Any, X: Any, y: Any, *, l2: Any = 0.0) -> jax.Array:
       >>> float(multinomial.loss(jnp.zeros((3, 2)), jnp.zeros(3), X, y))  # 2 ln 3
       2.197...
 
-    See the Q7 derivation.
+    See the [Q7 derivation][q7-derivation].
     """
     W, b, X = _params(W, b, X)
     y = checks.class_labels("y", y, X.shape[0], W.shape[0])
@@ -336,7 +336,7 @@ def grad(W: Any, b: Any, X: Any, y: Any, *, l2: Any = 0.0) -> tuple[jax.Array, j
     Returns:
       ``(gW, gb)`` of shapes ``(K, d)`` and ``(K,)``.
 
-    See the Q7 derivation.
+    See the [Q7 derivation][q7-derivation].
     """
     W, b, X = _params(W, b, X)
     k, d = W.shape
@@ -363,7 +363,7 @@ def hessian(W: Any, b: Any, X: Any, *, l2: Any = 0.0) -> jax.Array:
     Returns:
       The Hessian.
 
-    See the Q7 derivation.
+    See the [Q7 derivation][q7-derivation].
     """
     W, b, X = _params(W, b, X)
     k, d = W.shape
@@ -422,7 +422,7 @@ def fit_newton(
       >>> bool(abs(res.params[0].sum(axis=0)).max() < 1e-4)  # the rows of W sum to zero
       True
 
-    See the Q7 derivation.
+    See the [Q7 derivation][q7-derivation].
     """
     return _run("newton", X, y, num_classes, w0, b0, sample_weight, l2=l2, gtol=gtol,
                 max_steps=max_steps)
@@ -454,7 +454,7 @@ def fit_lbfgs(
     Returns:
       :class:`jaxdl.results.FitResult` with ``params = (W, b)``.
 
-    See the Q3 derivation.
+    See the [Q3 derivation][q3-derivation].
     """
     return _run("lbfgs", X, y, num_classes, w0, b0, sample_weight, l2=l2, gtol=gtol,
                 max_steps=max_steps, memory=memory)
@@ -494,7 +494,7 @@ def fit_gd(
     Returns:
       :class:`jaxdl.results.FitResult` with ``params = (W, b)``.
 
-    See the Q3 derivation.
+    See the [Q3 derivation][q3-derivation].
     """
     lr_w, lr_b = _fit.gd_rates(lr, lr_w, lr_b, optimizer)
     return _run("gd", X, y, num_classes, w0, b0, sample_weight, l2=l2, gtol=gtol,
@@ -522,7 +522,7 @@ def fit_newton_many(
     Returns:
       A batched :class:`jaxdl.results.FitResult` (leading axis ``b``), one status per fit.
 
-    See the Q7 derivation.
+    See the [Q7 derivation][q7-derivation].
     """
     X, y, k, theta0, cold = _fit_inputs(X, y, num_classes, w0, b0, batched=True)
     return _fit.run_many(_Model(k), X, y, theta0, cold=cold, l2=l2, gtol=gtol,
@@ -678,7 +678,7 @@ def inference(
       >>> pen.std_err.shape, bool(pen.penalized)
       ((3, 4), True)
 
-    See the Q7 derivation.
+    See the [Q7 derivation][q7-derivation].
     """
     W, b = result.params
     W, b, X = _params(W, b, X)
@@ -723,7 +723,7 @@ def summary(inference: Inference, *, feature_names: Any = None, class_names: Any
       >>> print(multinomial.summary(inf).splitlines()[0].strip())
       MNLogit Regression Results
 
-    See the Q7 derivation.
+    See the [Q7 derivation][q7-derivation].
     """
     rows = np.shape(inference.params)[0] if np.ndim(inference.params) == 2 else 0
     symmetric = bool(np.asarray(getattr(inference, "penalized", False)))
@@ -757,7 +757,7 @@ def bootstrap(
       :class:`jaxdl._inference.Bootstrap` with ``std_err`` of shape ``(K-1, d+1)`` (``l2 = 0``,
       against the last class) or ``(K, d+1)`` (``l2 > 0``, every class, intercepts centred).
 
-    See the Q7 derivation.
+    See the [Q7 derivation][q7-derivation].
     """
     X = checks.float_array("X", X, shape=("n", "d"))
     num_resamples = checks.positive_int("num_resamples", num_resamples, minimum=2)

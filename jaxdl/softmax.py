@@ -17,6 +17,8 @@ Every function accepts ``z`` of shape ``(K,)`` or batched ``(..., K)``. Logits m
 (a masked class, probability 0) and one entry per row may be ``+inf`` (the limit: a one-hot
 distribution); NaN logits, rows that are all ``-inf`` and rows with two ``+inf`` have no
 softmax and are rejected eagerly.
+
+See the [Q3 derivation][q3-derivation] and the [Q7 derivation][q7-derivation].
 """
 
 from __future__ import annotations
@@ -128,7 +130,7 @@ def softmax(z: Any) -> jax.Array:
       >>> bool(jnp.allclose(p, jnp.array([0.25, 0.75])))  # float32: 0.75 to rounding
       True
 
-    Reference: seed Q3(a).
+    See the [Q3 derivation][q3-derivation] (part a).
     """
     e = jnp.exp(_shifted(_logits(z)))
     return e / jnp.sum(e, axis=-1, keepdims=True)
@@ -144,7 +146,7 @@ def jacobian(z: Any) -> jax.Array:
     and the computed matrix would be indefinite with ``H 1 != 0``. Summing the other
     probabilities keeps every row summing to 0 to rounding, so the matrix stays PSD.
 
-    Reference: seed Q3(a).
+    See the [Q3 derivation][q3-derivation] (part a).
     """
     p = softmax(z)
     k = p.shape[-1]
@@ -162,7 +164,7 @@ def cross_entropy(z: Any, y: Any) -> jax.Array:
 
     Classes with ``y_k = 0`` contribute exactly 0, also where ``z_k = -inf``.
 
-    Reference: seed Q3(b), Q7.
+    See the [Q3 derivation][q3-derivation] (part b) and the [Q7 derivation][q7-derivation].
     """
     z = _logits(z)
     y = _targets(y, z)
@@ -173,7 +175,7 @@ def cross_entropy(z: Any, y: Any) -> jax.Array:
 def ce_grad(z: Any, y: Any) -> jax.Array:
     """Closed-form gradient of :func:`cross_entropy` in ``z``: ``p - y``.
 
-    Reference: seed Q3(b), Q7.
+    See the [Q3 derivation][q3-derivation] (part b) and the [Q7 derivation][q7-derivation].
     """
     z = _logits(z)
     return softmax(z) - _targets(y, z)
@@ -185,6 +187,6 @@ def ce_hessian(z: Any) -> jax.Array:
     Independent of ``y``; PSD with ``H 1 = 0`` (see the module docstring). Identical to the
     softmax Jacobian, so it is computed by :func:`jacobian`.
 
-    Reference: seed Q7.
+    See the [Q7 derivation][q7-derivation].
     """
     return jacobian(z)

@@ -39,8 +39,8 @@ except ImportError:  # pragma: no cover - only without the docs extra
     griffe = None
 
 API_MODULES = (
-    "jaxdl", "jaxdl.logistic", "jaxdl.batchnorm", "jaxdl.softmax", "jaxdl.mlp", "jaxdl.net",
-    "jaxdl.hessian", "jaxdl.noise", "jaxdl.newton", "jaxdl.results", "jaxdl.checks",
+    "jaxdl", "jaxdl.logistic", "jaxdl.batchnorm", "jaxdl.softmax", "jaxdl.multinomial",
+    "jaxdl.mlp", "jaxdl.net", "jaxdl.hessian", "jaxdl.noise", "jaxdl.newton", "jaxdl.results", "jaxdl.checks",
     "jaxdl.data", "jaxdl.sharding", "jaxdl.sweep", "jaxdl.estimators", "jaxdl.notebook",
     "jaxdl.verify", "jaxdl.verify.core",
 )
