@@ -40,9 +40,9 @@ except ImportError:  # pragma: no cover - only without the docs extra
 
 API_MODULES = (
     "jaxdl", "jaxdl.logistic", "jaxdl.batchnorm", "jaxdl.softmax", "jaxdl.multinomial",
-    "jaxdl.mlp", "jaxdl.net", "jaxdl.hessian", "jaxdl.noise", "jaxdl.newton", "jaxdl.results", "jaxdl.checks",
-    "jaxdl.data", "jaxdl.sharding", "jaxdl.sweep", "jaxdl.estimators", "jaxdl.notebook",
-    "jaxdl.verify", "jaxdl.verify.core",
+    "jaxdl.mlp", "jaxdl.net", "jaxdl.hessian", "jaxdl.noise", "jaxdl.newton", "jaxdl.results",
+    "jaxdl.checks", "jaxdl.data", "jaxdl.sharding", "jaxdl.sweep", "jaxdl.estimators",
+    "jaxdl.notebook", "jaxdl.verify", "jaxdl.verify.core",
 )
 """Every module that has an API page, in the order of the API reference."""
 
