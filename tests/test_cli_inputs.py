@@ -58,7 +58,7 @@ FILES = {
     "overflowing-literal": (_text(_replace(_rows(), 3, "1e999,1,0")), [], {2},
                             "expected a finite number"),
     "ragged": (_text(_replace(_rows(), 9, "1,2")), [], {2}, "has 2 fields, expected 3"),
-    "duplicate-header": (_text(_rows(), header="a,a,y"), [], {2}, "--no-header: expected "
+    "duplicate-header": (_text(_rows(), header="a,a,y"), [], {2}, "--data: header: expected "
                          "distinct column names"),
     "numbers-as-header": (_text(_rows(), header="1,2,0"), [], {2}, "pass --no-header"),
     "not-utf8": (b"a,b,y\n\xff\xfe,1,0\n" * 3, [], {2}, "not UTF-8"),

@@ -179,8 +179,11 @@ def _load(args: argparse.Namespace):
     if args.no_header and isinstance(args.label_column, str):
         raise UsageError(f"--label-column: a column name ({args.label_column!r}) needs a header "
                          "row, and --no-header says there is none; pass a 0-based index")
-    flags = {"label_column": "--label-column", "delimiter": "--delimiter",
-             "header": "--no-header"}
+    # the flags the user typed, by the argument they feed (an error about the header row of a
+    # file read without --no-header is about the file: --data)
+    flags = {"label_column": "--label-column", "delimiter": "--delimiter"}
+    if args.no_header:
+        flags["header"] = "--no-header"
 
     def load(header: bool):
         return data.load(args.data, label_column=args.label_column, header=header,
