@@ -157,12 +157,12 @@ def test_a_bug_prints_its_traceback_on_request(monkeypatch, capsys):
 
 
 def test_a_refused_write_exits_74(monkeypatch, capsys, tmp_path):
-    from jaxdl.cli import fit
+    from matplotlib.figure import Figure
 
-    def refuse(*args, **kwargs):
+    def refuse(*args, **kwargs):  # the folder was checked, then the disk refused the write
         raise PermissionError(13, "Permission denied", str(tmp_path / "fit.png"))
 
-    monkeypatch.setattr(fit, "_plot", refuse)
+    monkeypatch.setattr(Figure, "savefig", refuse)
     assert cli.main(["fit", "--solver", "newton", "--plot", str(tmp_path / "fit.png")]) == 74
     err = capsys.readouterr().err
     assert "jaxdl fit: error: PermissionError: " in err and "bug" not in err
