@@ -564,19 +564,45 @@ def standardize(X, *, mean=None, scale=None):
     return _apply_standardize(X, mean, scale), mean, scale
 
 
+def _power_of_two_below(a):
+    """The largest power of two ``<= a`` per entry, kept within ``2**+-(maxexp - 4)`` (1 where
+    ``a`` is 0): dividing by it is exact.
+
+    Read off the exponent (``frexp``), never rounded through ``log2`` (near the largest float a
+    rounded logarithm gives ``2**1024 = inf``). The clip keeps ``1 / m`` a normal number: XLA on
+    CPU divides by multiplying with the reciprocal and flushes subnormals to zero, so
+    ``1e308 / 2**1023`` would be 0; within the clip ``|a| / m <= 16``, whose square is finite."""
+    _, e = jnp.frexp(a)
+    top = jnp.finfo(a.dtype).maxexp - 4
+    one = jnp.ones_like(a)
+    return jnp.where(a > 0, jnp.ldexp(one, jnp.clip(e - 1, -top, top)), one)
+
+
 @jax.jit
 def _apply_standardize(X, mean, scale):
-    return (X - mean[None, :]) / scale[None, :]
+    # (X - mean) / scale, with each column first divided by a power of two m >= 1 near its
+    # scale. Dividing by m is exact, so the result is the same number (bar subnormals far below
+    # the column's scale); but X - mean no longer overflows when |X| and |mean| near the
+    # largest float (1e308 and -1e308 in one column).
+    m = jnp.maximum(_power_of_two_below(scale), 1.0)
+    return (X / m[None, :] - (mean / m)[None, :]) / (scale / m)[None, :]
 
 
 @jax.jit
 def _fit_standardize(X):
+    # Scale first: each column divided (exactly) by the power of two at or below its largest
+    # |value|, so that the sums of the mean and of the squares cannot overflow (1e308 + 1e308)
+    # nor the squares underflow (1e-200 ** 2); the mean and the standard deviation are the same
+    # numbers as the direct formulas give when those do not overflow, multiplied back by m.
     n = X.shape[0]
-    mean = jnp.mean(X, axis=0)
-    std = jnp.sqrt(jnp.mean(jnp.square(X - mean[None, :]), axis=0))
+    m = _power_of_two_below(jnp.max(jnp.abs(X), axis=0))
+    Xm = X / m[None, :]
+    mean_m = jnp.mean(Xm, axis=0)
+    std_m = jnp.sqrt(jnp.mean(jnp.square(Xm - mean_m[None, :]), axis=0))
     eps = jnp.finfo(X.dtype).eps
-    constant = std <= n * eps * jnp.abs(mean)  # also true for std == 0 exactly
-    scale = jnp.where(constant, jnp.ones_like(std), std)
+    constant = std_m <= n * eps * jnp.abs(mean_m)  # also true for std == 0 exactly
+    mean = mean_m * m  # |mean|, std <= max |X|: no overflow multiplying back
+    scale = jnp.where(constant, jnp.ones_like(std_m), std_m * m)
     return _apply_standardize(X, mean, scale), mean, scale
 
 

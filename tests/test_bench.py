@@ -1,4 +1,5 @@
-"""The benchmark harness (scripts/bench.py): its scoring gate, and a quick end-to-end run.
+"""The benchmark package (benchmarks/, run by scripts/bench.py): its scoring gate, the peers that
+cannot run, and a quick end-to-end run.
 
 Quick mode shrinks every case to a smoke test: the timing targets are not asserted there, but
 every timed solver must be scored (it reported convergence by its own test and met the gradient
@@ -6,7 +7,6 @@ rule on the common objective) and the losses must pass the gate computed from th
 The scoring function is also fed solvers that stopped early, to show that the gate can fail.
 """
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -16,28 +16,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from benchmarks import cli, config, gate, peers, timing
+from benchmarks import report as bench_report
+from benchmarks.cases import CASES as BENCH_CASES
 from jaxdl import data, logistic
-
-pytest.importorskip("sklearn")
-pytest.importorskip("statsmodels")
-pytest.importorskip("glum")
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
 CASES = ("newton", "first_order", "gd_step", "bootstrap_fits", "hessian", "memory",
          "first_call", "inference", "sweep")
 SCORED_CASES = ("newton", "first_order", "bootstrap_fits", "first_call")
 OLD_GATE = 1e-9  # the fixed relative gate the computed one replaces
-
-
-def _load_bench():
-    spec = importlib.util.spec_from_file_location("jaxdl_bench_script", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(mod)
-    return mod
-
-
-bench = _load_bench()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -53,21 +41,22 @@ def problem():
 @pytest.fixture(scope="module")
 def fits(problem):
     """A converged fit, one that reports convergence at a loose tolerance, one that gives up."""
+    pytest.importorskip("sklearn")
     X, y = problem
     Xn, yn = np.array(X), np.array(y)
-    ref = logistic.fit_newton(X, y, gtol=bench.TOL_MEAN_GRAD)
-    loose = bench._sklearn("sklearn lbfgs, tol=1e-2", Xn, yn, solver="lbfgs", C=np.inf,
+    ref = logistic.fit_newton(X, y, gtol=config.TOL_MEAN_GRAD)
+    loose = peers.sklearn("sklearn lbfgs, tol=1e-2", Xn, yn, solver="lbfgs", C=np.inf,
                            tol=1e-2, max_iter=100)
-    gave_up = bench._sklearn("sklearn lbfgs, max_iter=2", Xn, yn, solver="lbfgs", C=np.inf,
-                             tol=bench.TOL_MEAN_GRAD, max_iter=2)
+    gave_up = peers.sklearn("sklearn lbfgs, max_iter=2", Xn, yn, solver="lbfgs", C=np.inf,
+                             tol=config.TOL_MEAN_GRAD, max_iter=2)
     recs = {"fit_newton": {"converged": np.asarray(ref.ok), "report": ref.status_name,
-                           "cert": bench.certify(*ref.params, X, y)}}
+                           "cert": gate.certify(*ref.params, X, y)}}
     params = {}
     for s in (loose, gave_up):
         est = s.run()
         params[s.name] = s.params(est)
         recs[s.name] = {"converged": s.converged(est), "report": s.report(est),
-                        "cert": bench.certify(*params[s.name], X, y)}
+                        "cert": gate.certify(*params[s.name], X, y)}
     return recs, (loose.name, gave_up.name), params
 
 
@@ -94,12 +83,12 @@ def test_certificate_matches_numpy(problem, fits):
 def test_batched_certificate_matches_one_by_one(problem):
     X, y = problem
     l2 = jnp.asarray([0.5, 3.0])
-    res = [logistic.fit_newton(X, y, l2=float(v), gtol=bench.TOL_MEAN_GRAD) for v in l2]
+    res = [logistic.fit_newton(X, y, l2=float(v), gtol=config.TOL_MEAN_GRAD) for v in l2]
     W = jnp.stack([r.params[0] for r in res])
     B = jnp.stack([r.params[1] for r in res])
-    many = bench.certify(W, B, jnp.stack([X, X]), jnp.stack([y, y]), l2, batched=True)
+    many = gate.certify(W, B, jnp.stack([X, X]), jnp.stack([y, y]), l2, batched=True)
     for i, v in enumerate(l2):
-        one = bench.certify(W[i], B[i], X, y, float(v))
+        one = gate.certify(W[i], B[i], X, y, float(v))
         for key in ("loss", "grad_inf", "lambda_min", "loss_err"):
             np.testing.assert_allclose(many[key][i], one[key], rtol=1e-12, err_msg=key)
     # the ridge enters the curvature: lambda_min grows with l2
@@ -108,13 +97,13 @@ def test_batched_certificate_matches_one_by_one(problem):
 
 def test_early_stopped_solvers_are_reported_not_scored(fits):
     recs, (loose, gave_up), _ = fits
-    sc = bench.score(recs)
+    sc = gate.score(recs)
     assert sc["scored"] == ["fit_newton"]
     per = sc["solvers"]
     # Reported convergence by its own (loose) test, but fails the common rule.
     assert per[loose]["converged"] and not per[loose]["meets_rule"]
     assert not per[loose]["scored"] and "gradient rule not met" in sc["not_scored"][loose]
-    assert per[loose]["max_mean_grad_inf"] > bench.TOL_MEAN_GRAD
+    assert per[loose]["max_mean_grad_inf"] > config.TOL_MEAN_GRAD
     # Gave up: its own report says so, and the reason names it.
     assert not per[gave_up]["converged"] and not per[gave_up]["scored"]
     assert "did not report convergence" in sc["not_scored"][gave_up]
@@ -134,35 +123,74 @@ def test_early_stopped_solvers_are_reported_not_scored(fits):
 def test_gate_fails_on_a_loss_its_gradient_cannot_explain(fits):
     recs, _, _ = fits
     ref = recs["fit_newton"]
-    allowed = bench.suboptimality_bound(ref["cert"]) + 2 * ref["cert"]["loss_err"]
+    allowed = gate.suboptimality_bound(ref["cert"]) + 2 * ref["cert"]["loss_err"]
     # Same gradient and curvature as the converged fit, loss raised by 10x what they allow.
     fake = {**ref, "cert": {**ref["cert"], "loss": ref["cert"]["loss"] + 10 * allowed}}
-    sc = bench.score({"fit_newton": ref, "inconsistent": fake})
+    sc = gate.score({"fit_newton": ref, "inconsistent": fake})
     assert sc["scored"] == ["fit_newton", "inconsistent"]  # converged and meets the rule ...
     assert not sc["solvers"]["inconsistent"]["gate_holds"]  # ... but its loss breaks the gate
     assert not sc["gate_holds"]
     assert sc["solvers"]["inconsistent"]["max_gap_over_gate"] > 5
-    assert not bench._case_record(sc, ["fit_newton"])["valid"]
+    assert not gate.case_record(sc, ["fit_newton"])["valid"]
     # And at the edge of what is allowed, it passes.
     edge = {**ref, "cert": {**ref["cert"], "loss": ref["cert"]["loss"] + 0.5 * allowed}}
-    assert bench.score({"fit_newton": ref, "edge": edge})["gate_holds"]
+    assert gate.score({"fit_newton": ref, "edge": edge})["gate_holds"]
 
 
 def test_case_invalid_when_a_jaxdl_solver_is_not_scored(fits):
     recs, (loose, _), _ = fits
-    sc = bench.score(recs)
-    assert bench._case_record(sc, ["fit_newton"])["valid"]
-    assert not bench._case_record(sc, ["fit_newton", loose])["valid"]
+    sc = gate.score(recs)
+    assert gate.case_record(sc, ["fit_newton"])["valid"]
+    assert not gate.case_record(sc, ["fit_newton", loose])["valid"]
 
 
 def test_case_names_and_bad_flags_are_rejected_naming_the_flag(capsys):
-    assert list(bench.CASES) == list(CASES)
-    assert bench._parse(["--cases", "memory,newton"]).cases == ["newton", "memory"]
+    assert list(BENCH_CASES) == list(CASES)
+    assert cli.parse_args(["--cases", "memory,newton"]).cases == ["newton", "memory"]
     for argv in (["--cases", "newton,z"], ["--cases", "a"], ["--cases", ""], ["--repeats", "0"]):
         with pytest.raises(SystemExit) as exc:
-            bench._parse(argv)
+            cli.parse_args(argv)
         assert exc.value.code == 2, argv
         assert f"{argv[0]}: expected" in capsys.readouterr().err, argv
+
+
+def _broken_peer(name):
+    def run():  # what glum's lbfgs does under scipy >= 1.18
+        raise TypeError("fmin_l_bfgs_b() got an unexpected keyword argument 'iprint'")
+
+    return peers.Solver(name, run, params=lambda r: r, converged=lambda r: True,
+                        report=lambda r: "")
+
+
+def test_a_peer_that_cannot_run_is_unavailable_not_a_failure(problem):
+    X, y = problem
+    ours = peers.jaxdl_fit("fit_newton", lambda: logistic.fit_newton(
+        X, y, gtol=config.TOL_MEAN_GRAD))
+    broken = _broken_peer("glum lbfgs")
+    race = timing.race([ours, broken], repeats=1)
+    assert race["glum lbfgs"] == {
+        "unavailable": "TypeError: fmin_l_bfgs_b() got an unexpected keyword argument 'iprint'"}
+    assert len(race["fit_newton"]["times_s"]) == 1 and race["fit_newton"]["converged"]
+    sc = gate.score_race([ours, broken], race, X, y)
+    assert sc["scored"] == ["fit_newton"] and list(sc["solvers"]) == ["fit_newton"]
+    assert sc["unavailable"] == timing.unavailable(race) == {
+        "glum lbfgs": race["glum lbfgs"]["unavailable"]}
+    rec = gate.case_record(sc, ["fit_newton"])
+    assert rec["valid"] and sc["not_scored"] == {}
+    assert rec["score_notes"][0].startswith("UNAVAILABLE glum lbfgs: TypeError: ")
+    assert bench_report.peer_label("glum lbfgs", sc) == "glum lbfgs (unavailable)"
+    assert bench_report.seconds(race, "glum lbfgs") is None
+    assert timing.timing_record(race)["glum lbfgs"] == race["glum lbfgs"]
+
+
+def test_a_jaxdl_solver_that_raises_fails_the_race():
+    def boom():
+        raise ValueError("X: expected a 2-D array")
+
+    ours = peers.Solver("fit_newton", boom, params=lambda r: r, converged=lambda r: True,
+                        report=lambda r: "", is_jax=True, peer=False)
+    with pytest.raises(ValueError, match="X: expected"):
+        timing.race([ours, _broken_peer("glum lbfgs")], repeats=1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -184,16 +212,21 @@ def quick_report(background):
 
 
 def test_quick_run_covers_every_case_and_is_valid(quick_report):
-    report, _ = quick_report
+    report, stdout = quick_report
     assert report["mode"] == "quick"
     assert list(report["cases"]) == list(CASES)
     for key, case in report["cases"].items():
         assert "error" not in case, (key, case.get("traceback"))
-        assert case["agree"] is True and case["valid"] is True, (key, case.get("notes"))
+        assert case["valid"] is True, (key, case.get("notes"))
+        # agree: checked against its peers; None only for a case whose one peer cannot run here
+        assert case["agree"] is True or (case["agree"] is None and case["unavailable"]), key
     assert report["summary"]["valid"] is True
     assert report["summary"]["not_scored"] == {}
+    for case, peers_out in report["summary"]["unavailable"].items():  # named, with the error
+        for name, why in peers_out.items():
+            assert f"{name} ({why})" in stdout and case in stdout, (case, name)
     assert report["summary"]["targets_asserted"] is False
-    assert report["gate_formula"] == bench.GATE_FORMULA
+    assert report["gate_formula"] == config.GATE_FORMULA
 
 
 def test_quick_run_scores_every_timed_solver(quick_report):
@@ -210,11 +243,18 @@ def test_quick_run_scores_every_timed_solver(quick_report):
             assert s["max_gap_over_gate"] <= 1, (key, name)
             assert 0 < s["rel_gate"] < OLD_GATE, (key, name)  # computed, and tighter
             assert s["min_lambda_min"] > 0, (key, name)
-    assert sorted(report["cases"]["newton"]["score"]["solvers"]) == [
+
+    def raced(key):  # every solver of the case either ran and was scored, or was unavailable
+        sc = report["cases"][key]["score"]
+        assert not set(sc["solvers"]) & set(sc["unavailable"]), key
+        assert not set(sc["unavailable"]) & {*peers.JAXDL_SOLVERS, "fit_newton"}, key
+        return sorted([*sc["solvers"], *sc["unavailable"]])
+
+    assert raced("newton") == [
         "fit_newton", "glum irls-cd", "glum irls-ls", "sklearn newton-cholesky",
         "statsmodels Logit newton"]
-    assert sorted(report["cases"]["first_order"]["score"]["solvers"]) == sorted([
-        *bench.JAXDL_SOLVERS, "glum lbfgs", "optax.lbfgs (while_loop)", "sklearn lbfgs"])
+    assert raced("first_order") == sorted([
+        *peers.JAXDL_SOLVERS, "glum lbfgs", "optax.lbfgs (while_loop)", "sklearn lbfgs"])
     assert report["cases"]["bootstrap_fits"]["score"]["problems"] == (
         report["cases"]["bootstrap_fits"]["sizes"]["fits"])
 
@@ -224,6 +264,8 @@ def test_quick_run_reports_timings_and_measurements(quick_report):
     cases = report["cases"]
     for key in ("newton", "first_order", "bootstrap_fits"):
         for name, rec in cases[key]["timings"].items():
+            if "unavailable" in rec:
+                continue
             assert len(rec["times_s"]) == report["repeats"] and min(rec["times_s"]) > 0, name
             assert rec["iterations"] is not None and rec["iterations"] >= 1, name
     # A JAX solver's first call traces and compiles (caches are cleared per case).
@@ -240,12 +282,14 @@ def test_quick_run_reports_timings_and_measurements(quick_report):
     assert set(runs) == {"no cache", "cache, cold", "cache, warm"}
     assert all(r["ok"] and r["compile_overhead_s"] > 0 for r in runs.values())
     for case in cases.values():
-        for target in case["targets"]:
-            assert isinstance(target["value"], float), target  # every target got a measurement
+        for target in case["targets"]:  # every target got a measurement, bar unavailable peers
+            assert isinstance(target["value"], float) or (
+                target["value"] is None and case["score"]["unavailable"]), target
     machine = report["machine"]
-    for key in ("platform", "cpu_count", "jax", "jaxlib", "sklearn", "statsmodels", "glum",
-                "device_kind"):
+    for key in ("platform", "cpu_count", "jax", "jaxlib", "device_kind"):
         assert machine[key], key
+    for key in ("sklearn", "statsmodels", "glum", "scipy"):  # a version, or None: not installed
+        assert key in machine, key
     for name in CASES:
         assert f"\n{name} " in stdout, name
-    assert "gate?" in stdout and bench.GATE_FORMULA in stdout
+    assert "gate?" in stdout and config.GATE_FORMULA in stdout

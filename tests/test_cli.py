@@ -169,18 +169,33 @@ def test_plot_into_missing_folder_fails_before_fitting(capsys, monkeypatch, tmp_
     assert "--plot: expected a file in an existing folder" in err and str(target) in err
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
-                    reason="root writes into read-only folders")
+def _read_only_folders(tmp_path):
+    """Folders no one here can create a file in: a chmod 0o500 folder (root writes into it
+    anyway, so only for other users) and /proc, which refuses new files even to root."""
+    folders = []
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
+        folder = tmp_path / "ro"
+        folder.mkdir()
+        folder.chmod(0o500)
+        folders.append(folder)
+    if sys.platform.startswith("linux") and os.path.isdir("/proc/self"):
+        folders.append("/proc")
+    if not folders:
+        pytest.skip("no read-only folder: root, and no /proc")
+    return folders
+
+
 def test_plot_into_read_only_folder_fails_before_fitting(capsys, monkeypatch, tmp_path):
     _forbid_fits(monkeypatch)
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    folder.chmod(0o500)
-    try:
-        assert cli.main(["fit", "--plot", str(folder / "fit.png")]) == 2
-    finally:
-        folder.chmod(0o700)
-    assert "--plot: expected a writable folder" in capsys.readouterr().err
+    for folder in _read_only_folders(tmp_path):
+        try:
+            assert cli.main(["fit", "--plot", os.path.join(folder, "fit.png")]) == 2
+        finally:
+            if folder != "/proc":
+                os.chmod(folder, 0o700)
+        err = capsys.readouterr().err
+        assert f"--plot: expected a writable folder, got {os.path.join(folder, 'fit.png')!r}" \
+            in err, err
 
 
 def test_plot_checks_format_and_folder_kind(capsys, monkeypatch, tmp_path):
@@ -310,7 +325,7 @@ def test_csv_header_of_numbers_is_an_error_not_a_dropped_row(capsys, tmp_path):
     assert cli.main(["fit", "--data", str(csv), "--solver", "newton"]) == 2
     err = capsys.readouterr().err
     assert "--no-header: expected line 1 of" in err and "got a row of numbers" in err
-    assert "pass --no-header" in err
+    assert "pass --no-header" in err and "header=" not in err
     assert cli.main(["fit", "--data", str(csv), "--solver", "newton", "--no-header",
                      "--json"]) == 0
     report = _strict_json(capsys.readouterr().out)
@@ -321,8 +336,21 @@ def test_csv_header_given_no_header_flag(capsys, tmp_path):
     csv = _binary_csv(tmp_path / "head.csv")
     assert cli.main(["fit", "--data", str(csv), "--no-header"]) == 2
     err = capsys.readouterr().err
-    assert "line 1, column 1: expected a number, got 'a'" in err
-    assert "leave out --no-header" in err
+    assert f"--no-header: line 1 of {csv} holds column names" in err
+    assert "leave out --no-header" in err and "header=" not in err  # flags, not arguments
+
+
+def test_csv_bad_cell_names_the_file_line_and_column(capsys, tmp_path):
+    csv = tmp_path / "cell.csv"
+    rows = ["a,b,y"] + [f"{i % 7},{(3 * i) % 5},{i % 2}" for i in range(10)]
+    rows[4] = "1,oops,0"
+    csv.write_text("\n".join(rows) + "\n")
+    for extra in ([], ["--no-header"]):  # a bad cell, with or without the header question
+        assert cli.main(["fit", "--data", str(csv), *extra]) == 2
+        err = capsys.readouterr().err
+        if extra:
+            assert "--no-header: line 1 of" not in err  # the file fails both ways: the cell
+        assert f"--data: {csv}: line " in err and "expected a number, got" in err, err
 
 
 def test_csv_three_classes_need_the_classes_flag(capsys, tmp_path):

@@ -1,0 +1,30 @@
+"""One module per case; ``CASES`` maps each name to its function, in run order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks.cases.bootstrap_fits import case_bootstrap_fits
+from benchmarks.cases.first_call import case_first_call
+from benchmarks.cases.first_order import case_first_order
+from benchmarks.cases.gd_step import case_gd_step
+from benchmarks.cases.hessian import case_hessian
+from benchmarks.cases.inference import case_inference
+from benchmarks.cases.memory import case_memory
+from benchmarks.cases.newton import case_newton
+from benchmarks.cases.sweep import case_sweep
+from benchmarks.context import Context
+
+CASES: dict[str, Callable[[Context], dict[str, Any]]] = {
+    "newton": case_newton,
+    "first_order": case_first_order,
+    "gd_step": case_gd_step,
+    "bootstrap_fits": case_bootstrap_fits,
+    "hessian": case_hessian,
+    "memory": case_memory,
+    "first_call": case_first_call,
+    "inference": case_inference,
+    "sweep": case_sweep,
+}
+
