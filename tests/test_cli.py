@@ -367,7 +367,7 @@ def test_csv_three_classes_need_the_classes_flag(capsys, tmp_path):
     gd, newton = report["solvers"]["gd"], report["solvers"]["newton"]
     assert code == 1 and gd["status"] == "max_steps" and newton["status"] == "converged"
     assert "lr_w = 0.01, lr_b = 0.02" in gd["label"]
-    assert report["model"] == "softmax" and report["class_names"] == ["0", "1", "2"]
+    assert report["model"] == "multinomial" and report["class_names"] == ["0", "1", "2"]
     assert list(newton["coefficients"]) == ["0", "1", "2"]  # one row per class
     assert all(list(row) == ["a", "b"] for row in newton["coefficients"].values())
     assert list(newton["intercept"]) == ["0", "1", "2"]

@@ -1,4 +1,4 @@
-"""``jaxdl fit``: logistic (2 classes) or softmax (K classes) regression by gradient descent
+"""``jaxdl fit``: logistic (2 classes) or multinomial (K classes) regression by gradient descent
 and Newton's method, on bundled data or a CSV file, with the convergence printed as it runs.
 
 Every check of the user's input happens in :func:`prepare`, before the first fit, and names the
@@ -42,9 +42,9 @@ def default_gtol(dtype: str) -> float:
 
 
 def add_parser(sub) -> None:
-    f = sub.add_parser("fit", help="fit logistic (binary) or softmax regression by gradient "
+    f = sub.add_parser("fit", help="fit logistic (binary) or multinomial regression by gradient "
                        "descent and Newton and print the convergence",
-                       description="Fit logistic (2 classes) or softmax (--classes K) "
+                       description="Fit logistic (2 classes) or multinomial (--classes K) "
                        "regression. Exit status 1 if a fit ends with a status other than "
                        "converged.")
     add_arguments(f)
@@ -64,7 +64,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--delimiter", type=delimiter, default=None, metavar="CHAR",
                    help="CSV only: the field separator, one character, or 'tab' (default ',')")
     p.add_argument("--classes", type=integer(2), default=None, metavar="K",
-                   help="the number of classes: 2 fits logistic regression, K > 2 softmax "
+                   help="the number of classes: 2 fits logistic regression, K > 2 multinomial "
                    "regression; labels must be 0..K-1 with at least 2 samples each (default: 2 "
                    "for a CSV file, the data set's own count for bundled data)")
     p.add_argument("--solver", choices=("both", "gd", "newton"), default="both",
@@ -73,7 +73,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="ridge penalty on the weights, >= 0 (default 1.0; the standardised "
                    "breast-cancer data are separable, so l2 = 0 has no finite minimiser)")
     p.add_argument("--lr-w", type=number(0, low_open=True), default=None, metavar="RATE",
-                   help="gradient-descent rate for w (softmax: for W), > 0; default 1/L, L the "
+                   help="gradient-descent rate for w (multinomial: for W), > 0; default 1/L, L the "
                    "Hessian bound, which makes every step decrease the loss")
     p.add_argument("--lr-b", type=number(0, low_open=True), default=None, metavar="RATE",
                    help="gradient-descent rate for b, > 0 (default: the rate for w)")
@@ -268,7 +268,7 @@ def prepare(args: argparse.Namespace):
         raise UsageError(
             f"--classes: expected binary labels {{0, 1}} (a CSV file is a logistic problem "
             f"unless --classes says otherwise), got labels 0..{k - 1} in {args.data}; pass "
-            f"--classes {k} to fit a {k}-class softmax model")
+            f"--classes {k} to fit a {k}-class multinomial model")
     try:
         Xtr, ytr, Xte, yte = data.train_test_split(jax.random.key(args.seed), ds.X, ds.y,
                                                    test_fraction=args.test_fraction)
@@ -297,7 +297,7 @@ def prepare(args: argparse.Namespace):
         "gtol": args.gtol, "dtype": str(dtype), "standardised": not args.no_standardize,
         "coefficient_scale": ("per training standard deviation of each feature (standardised "
                               "inputs)") if not args.no_standardize else "per unit of each feature",
-        "model": "logistic" if k == 2 else "softmax", "solvers": {},
+        "model": "logistic" if k == 2 else "multinomial", "solvers": {},
     }
     return report, (Xtr, ytr, Xte, yte)
 
@@ -305,7 +305,7 @@ def prepare(args: argparse.Namespace):
 def fit_one(solver: str, args: argparse.Namespace, report: dict, arrays, on_start) -> dict:
     import jax.numpy as jnp
 
-    from jaxdl import logistic, results, softmax
+    from jaxdl import logistic, multinomial, results
 
     Xtr, ytr, Xte, yte = arrays
     dtype, k, n_train = Xtr.dtype, report["classes"], report["train"]
@@ -329,20 +329,20 @@ def fit_one(solver: str, args: argparse.Namespace, report: dict, arrays, on_star
     else:
         ytr_, yte_ = jnp.asarray(ytr), jnp.asarray(yte)
         if solver == "gd":
-            lr_w = _default_rate(softmax.gd_step_bound(Xtr, l2=args.l2), args) \
+            lr_w = _default_rate(multinomial.gd_step_bound(Xtr, l2=args.l2), args) \
                 if args.lr_w is None else args.lr_w
             lr_b = lr_w if args.lr_b is None else args.lr_b
             text = f"lr_w = {lr_w:.3g}, lr_b = {lr_b:.3g}"
             on_start(f"gradient descent ({text}), up to {args.gd_steps} steps")
-            res = softmax.fit_gd(Xtr, ytr_, lr_w=lr_w, lr_b=lr_b, num_classes=k, l2=args.l2,
-                                 max_steps=args.gd_steps, gtol=args.gtol)
+            res = multinomial.fit_gd(Xtr, ytr_, lr_w=lr_w, lr_b=lr_b, num_classes=k,
+                                     l2=args.l2, max_steps=args.gd_steps, gtol=args.gtol)
         else:
             on_start(f"Newton (block Hessian from ce_hessian, Armijo backtracking), up to "
                      f"{args.newton_steps} steps")
-            res = softmax.fit_newton(Xtr, ytr_, num_classes=k, l2=args.l2,
-                                     max_steps=args.newton_steps, gtol=args.gtol)
-        acc_tr = float(softmax.accuracy(*res.params, Xtr, ytr_))
-        acc_te = float(softmax.accuracy(*res.params, Xte, yte_))
+            res = multinomial.fit_newton(Xtr, ytr_, num_classes=k, l2=args.l2,
+                                         max_steps=args.newton_steps, gtol=args.gtol)
+        acc_tr = float(multinomial.accuracy(*res.params, Xtr, ytr_))
+        acc_te = float(multinomial.accuracy(*res.params, Xte, yte_))
     import numpy as np
 
     steps = int(res.steps)
