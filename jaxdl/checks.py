@@ -4,16 +4,17 @@ Policy (used by every public entry point):
 
 * Shapes, ranks and dtypes are static, so they are checked always, also under ``jit``/``vmap``,
   and a violation raises ``ValueError``/``TypeError`` naming the argument, what was expected and
-  what came. chex does the checking (``chex.assert_rank``, ``assert_shape``, ``assert_type``,
-  ``assert_axis_dimension_comparator``; chex's own message is the exception's ``__cause__``). These
-  validate arguments, so ``chex.disable_asserts()`` does not turn them off.
+  what came. They are plain ``if ...: raise`` checks: they validate arguments, so
+  ``chex.disable_asserts()`` does not turn them off.
 * Values (NaN/inf, labels outside their set, non-positive hyperparameters) are checked eagerly
   when the value is concrete. Under ``jit``/``vmap`` the value is a tracer: the check is skipped
   and solvers report the problem through their int32 ``status`` (see :mod:`jaxdl.results`).
 * :func:`assert_psd` and :func:`assert_symmetric` are chex value assertions: called eagerly they
   raise ``AssertionError`` with the offending eigenvalue or asymmetry and the tolerance; inside a
-  jitted function wrapped with ``chex.chexify`` they check the traced values and the chexified
-  call raises the same facts; ``chex.disable_asserts()`` turns them off, as it does chex's own.
+  jitted function wrapped with ``chex.chexify`` they check the traced values through chex's
+  public value assertions and the chexified call raises ``AssertionError`` with the same facts
+  (call ``chex.block_until_chexify_assertions_complete()`` where a result is needed before the
+  next call); ``chex.disable_asserts()`` turns them off, as it does chex's own.
   :func:`is_psd` and :func:`is_symmetric` are their jittable predicate forms (no chexify needed).
 
 Example:
@@ -26,7 +27,7 @@ Example:
   ...     return -jnp.linalg.solve(H, g)
   >>> newton_direction(jnp.eye(2), jnp.ones(2))
   Array([-1., -1.], dtype=float32)
-  >>> newton_direction.wait_checks()  # a failed check raises here (or at the next call)
+  >>> chex.block_until_chexify_assertions_complete()  # a failed check raises here
 """
 
 from __future__ import annotations
@@ -39,8 +40,6 @@ import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
-from chex._src import asserts_internal as _chex_internal
-from jax.experimental import checkify
 
 __all__ = [
     "is_concrete",
@@ -77,33 +76,6 @@ def _shape_text(shape: tuple[Any, ...]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def _unswitched(assertion: Any) -> Any:
-    """chex's check itself, without the switch that ``chex.disable_asserts()`` flips.
-
-    jaxdl's argument checks are input validation (a wrong rank or an integer dtype would give
-    wrong numbers, not an error), so they run whatever the user did to chex's assertions.
-    """
-    return getattr(assertion, "__wrapped__", assertion)
-
-
-_chex_rank = _unswitched(chex.assert_rank)
-_chex_shape = _unswitched(chex.assert_shape)
-_chex_type = _unswitched(chex.assert_type)
-# assert_axis_dimension_gteq calls this one through chex's switch: call it directly.
-_chex_axis = _unswitched(chex.assert_axis_dimension_comparator)
-
-
-def _via_chex(exc: type[Exception], message: Any, check: Any, *args: Any) -> None:
-    """Run the chex check ``check(*args)``; on failure raise ``exc(message())`` from chex's error.
-
-    ``message`` is a callable so that the passing path builds no string.
-    """
-    try:
-        check(*args)
-    except AssertionError as err:
-        raise exc(message()) from err
-
-
 def float_array(
     name: str,
     x: Any,
@@ -134,12 +106,9 @@ def float_array(
       A ``jax.Array`` with a floating dtype.
     """
     if isinstance(x, (jax.Array, np.ndarray, np.generic)):
-        _via_chex(
-            TypeError,
-            lambda: f"{name}: expected a floating-point array (float32 or float64), got dtype "
-            f"{np.dtype(x.dtype)}",
-            _chex_type, x, float,
-        )
+        if not jnp.issubdtype(x.dtype, jnp.floating):
+            raise TypeError(f"{name}: expected a floating-point array (float32 or float64), got "
+                            f"dtype {np.dtype(x.dtype)}")
         arr = jnp.asarray(x)
     elif isinstance(x, (bool, np.bool_)):
         raise TypeError(f"{name}: expected a floating-point value, got bool {x!r}")
@@ -164,30 +133,22 @@ def float_array(
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         extra = f" of shape {_shape_text(shape)}" if shape is not None else ""
-        _via_chex(
-            ValueError,
-            lambda: f"{name}: expected a {' or '.join(f'{a}-D' for a in allowed)} array{extra}, "
-            f"got {arr.ndim}-D shape {_shape_text(arr.shape)}",
-            _chex_rank, arr, set(allowed),
-        )
+        if arr.ndim not in allowed:
+            raise ValueError(f"{name}: expected a {' or '.join(f'{a}-D' for a in allowed)} array"
+                             f"{extra}, got {arr.ndim}-D shape {_shape_text(arr.shape)}")
     if shape is not None:
         # Named (str) and None entries are free; ints must match.
-        _via_chex(
-            ValueError,
-            lambda: f"{name}: expected a {len(shape)}-D array of shape {_shape_text(shape)}, got "
-            f"{arr.ndim}-D shape {_shape_text(arr.shape)}" if arr.ndim != len(shape) else
-            f"{name}: expected shape {_shape_text(shape)}, got {_shape_text(arr.shape)}",
-            _chex_shape, arr, tuple(s if isinstance(s, int) else None for s in shape),
-        )
-    if min_size:
-        for axis in range(arr.ndim):
-            _via_chex(
-                ValueError,
-                lambda: f"{name}: expected every axis to have length >= {min_size}, got shape "
-                f"{_shape_text(arr.shape)}",
-                _chex_axis, arr, axis, lambda length: length >= min_size,
-                f"greater than or equal to '{min_size}'",
-            )
+        if arr.ndim != len(shape):
+            raise ValueError(f"{name}: expected a {len(shape)}-D array of shape "
+                             f"{_shape_text(shape)}, got {arr.ndim}-D shape "
+                             f"{_shape_text(arr.shape)}")
+        if any(isinstance(want, int) and want != got for want, got in zip(shape, arr.shape,
+                                                                      strict=True)):
+            raise ValueError(f"{name}: expected shape {_shape_text(shape)}, got "
+                             f"{_shape_text(arr.shape)}")
+    if min_size and any(length < min_size for length in arr.shape):
+        raise ValueError(f"{name}: expected every axis to have length >= {min_size}, got shape "
+                         f"{_shape_text(arr.shape)}")
     if is_concrete(arr) and not (allow_inf and allow_nan):
         # Small host arrays are counted by NumPy (no per-shape compile, no copy on the CPU);
         # large ones, and arrays on an accelerator, by one jitted parallel reduction.
@@ -242,14 +203,9 @@ def common_dtype(**arrays: jax.Array) -> np.dtype:
             continue
         if first is None:
             first_name, first = nm, np.dtype(a.dtype)
-        else:
-            _via_chex(
-                TypeError,
-                lambda nm=nm, a=a, first=first, first_name=first_name: f"{nm}: expected dtype "
-                f"{first} (the dtype of {first_name}), got {np.dtype(a.dtype)}; cast the inputs "
-                "to one float dtype",
-                _chex_type, a, first,
-            )
+        elif np.dtype(a.dtype) != first:
+            raise TypeError(f"{nm}: expected dtype {first} (the dtype of {first_name}), got "
+                            f"{np.dtype(a.dtype)}; cast the inputs to one float dtype")
     if first is None:
         first = np.dtype(jnp.result_type(float))
     return first
@@ -261,12 +217,9 @@ def binary_labels(name: str, y: Any, n: int, dtype: Any) -> jax.Array:
         y = np.asarray(y)
     if not hasattr(y, "shape"):
         raise TypeError(f"{name}: expected an array of 0/1 labels, got {type(y).__name__}")
-    _via_chex(
-        ValueError,
-        lambda: f"{name}: expected shape ({n},) (one 0/1 label per row of X), got "
-        f"{_shape_text(tuple(y.shape))}",
-        _chex_shape, y, (n,),
-    )
+    if tuple(y.shape) != (n,):
+        raise ValueError(f"{name}: expected shape ({n},) (one 0/1 label per row of X), got "
+                         f"{_shape_text(tuple(y.shape))}")
     if is_concrete(y):
         host = np.asarray(y)
         if host.dtype.kind not in "biuf":
@@ -293,12 +246,9 @@ def class_labels(name: str, y: Any, n: int, k: int | None) -> jax.Array:
         raise ValueError(
             f"{name}: expected shape ({n},) (one class id per row of X), got {type(y).__name__}"
         )
-    _via_chex(
-        ValueError,
-        lambda: f"{name}: expected shape ({n},) (one class id per row of X), got "
-        f"{_shape_text(tuple(y.shape))}",
-        _chex_shape, y, (n,),
-    )
+    if tuple(y.shape) != (n,):
+        raise ValueError(f"{name}: expected shape ({n},) (one class id per row of X), got "
+                         f"{_shape_text(tuple(y.shape))}")
     if is_concrete(y):
         host = np.asarray(y)
         if host.dtype.kind not in "biuf":
@@ -423,11 +373,9 @@ def vector(name: str, v: Any, length: int, what: str) -> jax.Array:
       ValueError: beta: expected shape (2,) (one noise factor per weight), got shape (3,)
     """
     v = float_array(name, v, ndim=1)
-    _via_chex(
-        ValueError,
-        lambda: f"{name}: expected shape ({length},) ({what}), got shape {_shape_text(v.shape)}",
-        _chex_shape, v, (length,),
-    )
+    if v.shape != (length,):
+        raise ValueError(f"{name}: expected shape ({length},) ({what}), got shape "
+                         f"{_shape_text(v.shape)}")
     return v
 
 
@@ -446,13 +394,9 @@ def default_rtol(dtype: Any, size: int) -> float:
 
 def _square(name: str, H: Any) -> jax.Array:
     H = float_array(name, H, allow_inf=True, allow_nan=True)
-    d = H.shape[-1] if H.ndim else None
-    _via_chex(
-        ValueError,
-        lambda: f"{name}: expected a square matrix (or a batch of them) of shape (..., d, d), got "
-        f"shape {_shape_text(H.shape)}",
-        _chex_shape, H, (..., d, d),
-    )
+    if H.ndim < 2 or H.shape[-1] != H.shape[-2]:
+        raise ValueError(f"{name}: expected a square matrix (or a batch of them) of shape "
+                         f"(..., d, d), got shape {_shape_text(H.shape)}")
     return H
 
 
@@ -552,86 +496,100 @@ def _assert_psd_eager(
         )
 
 
-def _traced_batch_element(flat_index: jax.Array, shape: tuple[int, ...]) -> tuple[str, dict]:
-    """The ``(batch element (i, j))`` text as a checkify format string and its arguments."""
+def _traced_batch_element(flat_index: jax.Array, shape: tuple[int, ...],
+                          first: int) -> tuple[str, tuple]:
+    """The ``(batch element (i, j))`` text as positional format fields ``{first}, ...`` and
+    their traced values."""
     if not shape:
-        return "", {}
+        return "", ()
     idx = jnp.unravel_index(flat_index, shape)
-    fields = ", ".join(f"{{b{k}}}" for k in range(len(shape))) + ("," if len(shape) == 1 else "")
-    return f" (batch element ({fields}))", {f"b{k}": j for k, j in enumerate(idx)}
+    fields = ", ".join(f"{{{first + k}}}" for k in range(len(shape)))
+    return f" (batch element ({fields}{',' if len(shape) == 1 else ''}))", tuple(idx)
+
+
+def _traced_check(ok: jax.Array, message: str, values: tuple) -> None:
+    """Fail the enclosing ``chex.chexify`` call with ``message`` (positional format fields
+    filled from the traced ``values``) unless ``ok``: chex's public value assertion, so
+    ``chex.disable_asserts()`` and chexify's error handling apply as to chex's own."""
+    chex.assert_trees_all_equal(jnp.asarray(ok), jnp.asarray(True), custom_message=message,
+                                custom_message_format_vars=values)
 
 
 def _assert_symmetric_traced(
     H: Any, *, rtol: Any = None, atol: Any = 0.0, name: str = "H"
-) -> jax.Array:
-    """The chexify form of :func:`assert_symmetric`: ``checkify.check`` on traced values."""
+) -> None:
+    """The chexify form of :func:`assert_symmetric` on traced values."""
     H = _square(name, H)
     rtol = default_rtol(H.dtype, H.shape[-1]) if rtol is None else rtol
     asym, scale = _asymmetry(H)
     tol = rtol * scale + atol
     ok = jnp.isfinite(scale) & (asym <= tol)
     i = jnp.argmax(jnp.where(ok, -jnp.inf, asym - tol).ravel())
-    where, fmt = _traced_batch_element(i, asym.shape)
-    checkify.check(
+    where, idx = _traced_batch_element(i, asym.shape, 5)
+    _traced_check(
         jnp.all(ok),
-        f"{name} is not symmetric{where}: largest asymmetry max|H - H^T| = {{a:.3e}} exceeds the "
-        "tolerance {t:.3e} (rtol {r:.1e} x max|H| {s:.3e} + atol {at:.1e})",
-        a=asym.ravel()[i], t=tol.ravel()[i], r=jnp.asarray(rtol), s=scale.ravel()[i],
-        at=jnp.asarray(atol), **fmt,
+        f"{name} is not symmetric{where}: largest asymmetry max|H - H^T| = {{0:.3e}} exceeds "
+        "the tolerance {1:.3e} (rtol {2:.1e} x max|H| {3:.3e} + atol {4:.1e})",
+        (asym.ravel()[i], tol.ravel()[i], jnp.asarray(rtol), scale.ravel()[i],
+         jnp.asarray(atol), *idx),
     )
-    return jnp.all(ok)
 
 
 def _assert_psd_traced(
     H: Any, *, rtol: Any = None, atol: Any = 0.0, name: str = "H"
-) -> jax.Array:
-    """The chexify form of :func:`assert_psd`: ``checkify.check`` on traced values."""
+) -> None:
+    """The chexify form of :func:`assert_psd` on traced values."""
     H = _square(name, H)
     rtol = default_rtol(H.dtype, H.shape[-1]) if rtol is None else rtol
     finite = jnp.all(jnp.isfinite(H), axis=(-2, -1))
-    checkify.check(
-        jnp.all(finite), f"{name} is not positive semidefinite: it has NaN or inf entries"
-    )
+    _traced_check(jnp.all(finite),
+                  f"{name} is not positive semidefinite: it has NaN or inf entries", ())
     safe = jnp.where(finite[..., None, None], H, jnp.zeros_like(H))
     lam_s, scale_s, unit = _eig_extremes(safe)
     margin = lam_s + (rtol * scale_s + atol / unit)  # >= 0 passes, in the units `unit`
     ok = finite & (margin >= 0)
     i = jnp.argmin(jnp.where(finite, margin, jnp.inf).ravel())
-    where, fmt = _traced_batch_element(i, lam_s.shape)
+    where, idx = _traced_batch_element(i, lam_s.shape, 5)
     scale = (scale_s * unit).ravel()[i]
-    checkify.check(
+    _traced_check(
         jnp.all(ok | ~finite),
-        f"{name} is not positive semidefinite{where}: smallest eigenvalue {{lam:.3e}} < "
-        "-{tol:.3e} (tolerance: rtol {r:.1e} x largest |eigenvalue| {s:.3e} + atol {at:.1e})",
-        lam=(lam_s * unit).ravel()[i], tol=rtol * scale + atol, r=jnp.asarray(rtol), s=scale,
-        at=jnp.asarray(atol), **fmt,
+        f"{name} is not positive semidefinite{where}: smallest eigenvalue {{0:.3e}} < "
+        "-{1:.3e} (tolerance: rtol {2:.1e} x largest |eigenvalue| {3:.3e} + atol {4:.1e})",
+        ((lam_s * unit).ravel()[i], rtol * scale + atol, jnp.asarray(rtol), scale,
+         jnp.asarray(atol), *idx),
     )
-    return jnp.all(ok)
 
 
-def _value_assertion(eager: Any, traced: Any, name: str) -> Any:
-    """A chex value assertion whose eager form raises jaxdl's own message unchanged.
+def _asserts_enabled() -> bool:
+    """Whether chex's assertions are on: ``chex.disable_asserts()`` switches jaxdl's value
+    assertions off with chex's own. Read through chex's public API: an assertion that always
+    fails raises only while assertions are enabled."""
+    try:
+        chex.assert_equal(0, 1)
+    except AssertionError:
+        return True
+    return False
 
-    Concrete arguments go straight to ``eager`` (no tracing, no chex prefix on the message);
-    traced ones go through chex's value-assertion machinery (``chex.chexify`` required, as for
-    chex's own value assertions). ``chex.disable_asserts()`` switches both off.
-    """
-    chexified = _chex_internal.chex_assertion(eager, traced, name=name)
+
+def _value_assertion(eager: Any, traced: Any) -> Any:
+    """A value assertion: concrete arguments go to ``eager`` (jaxdl's own message, no chex
+    prefix); traced ones to ``traced``, which needs ``chex.chexify`` as chex's own value
+    assertions do."""
 
     @functools.wraps(eager)
     def assertion(H: Any, *, rtol: Any = None, atol: Any = 0.0, name: str = "H") -> None:
-        if _chex_internal.DISABLE_ASSERTIONS:
+        if not _asserts_enabled():
             return
         if is_concrete(H) and is_concrete(rtol) and is_concrete(atol):
             eager(H, rtol=rtol, atol=atol, name=name)
-        else:
-            try:
-                chexified(H, rtol=rtol, atol=atol, name=name)
-            except RuntimeError as err:  # traced outside chex.chexify
-                raise RuntimeError(
-                    f"{err} (jaxdl.checks.{eager.__name__[1:-6]} on traced values; for a "
-                    "jittable boolean without chexify use is_psd / is_symmetric)"
-                ) from err
+            return
+        try:
+            traced(H, rtol=rtol, atol=atol, name=name)
+        except RuntimeError as err:  # traced outside chex.chexify
+            raise RuntimeError(
+                f"{err} (jaxdl.checks.{eager.__name__[1:-6]} on traced values; for a "
+                "jittable boolean without chexify use is_psd / is_symmetric)"
+            ) from err
 
     return assertion
 
@@ -696,7 +654,5 @@ def assert_psd(H: Any, *, rtol: float | None = None, atol: float = 0.0, name: st
     _assert_psd(H, rtol=rtol, atol=atol, name=name)
 
 
-_assert_symmetric = _value_assertion(
-    _assert_symmetric_eager, _assert_symmetric_traced, "assert_symmetric"
-)
-_assert_psd = _value_assertion(_assert_psd_eager, _assert_psd_traced, "assert_psd")
+_assert_symmetric = _value_assertion(_assert_symmetric_eager, _assert_symmetric_traced)
+_assert_psd = _value_assertion(_assert_psd_eager, _assert_psd_traced)

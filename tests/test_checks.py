@@ -115,10 +115,10 @@ def test_common_dtype_and_labels():
 
 
 # ----------------------------------------------------------------------------------------------
-# chex as the engine: shape/rank/dtype checks through chex, PSD/symmetry as chex value assertions.
+# Shape/rank/dtype checks are jaxdl's own (plain raises); PSD/symmetry are chex value assertions.
 
 
-def test_structural_checks_are_chex_assertions_with_jaxdl_messages():
+def test_structural_checks_raise_jaxdl_messages():
     cases = [
         (TypeError, r"^X: expected a floating-point array .* got dtype int32$",
          lambda: checks.float_array("X", np.zeros((2, 2), np.int32))),
@@ -140,12 +140,8 @@ def test_structural_checks_are_chex_assertions_with_jaxdl_messages():
          lambda: checks.class_labels("y", np.array([0, 1, 1]), 4, 2)),
     ]
     for exc, pattern, call in cases:
-        with pytest.raises(exc, match=pattern) as info:
+        with pytest.raises(exc, match=pattern):
             call()
-        # chex found the violation: its own message is the cause.
-        cause = info.value.__cause__
-        assert isinstance(cause, AssertionError), cause
-        assert re.match(r"Error in \w+ compatibility check|Expected tensor", str(cause))
 
 
 def test_argument_checks_survive_chex_disable_asserts():
@@ -162,6 +158,14 @@ def test_argument_checks_survive_chex_disable_asserts():
             checks.vector("gamma", jnp.ones(2), 3, "one entry per feature")
     finally:
         chex.enable_asserts()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _chexify_statuses_inspected():
+    # Every chexified call's status is inspected before the module ends. (chex's exit hook still
+    # logs its reminder once any chexified function exists, inspected or not.)
+    yield
+    chex.block_until_chexify_assertions_complete()
 
 
 def _chexified(fn):
