@@ -1,13 +1,12 @@
-"""The benchmark's only uses of jaxdl's private names, kept here and nowhere else.
-
-jaxdl has no public API for these two needs (its model layer is internal):
+"""The benchmark's two uses of jaxdl's model layer and sweep caches, kept here.
 
 - :func:`gd_floor` runs the sweep's own arithmetic (the logistic model's oracle: one forward
   pass shared by the loss and the gradient, and the seed's update) with no stop test, so that
   the sweep case can compare the sweep with the fastest any sweep could run. It uses
-  ``jaxdl.logistic._MODEL`` and ``jaxdl._fit.seed_optimizer``.
-- :func:`forget_sweep_programs` empties ``jaxdl.sweep``'s program caches (``_COMPILED`` and
-  ``_chunk_fn``), so that the sweep case can time the compilation of one chunk's program.
+  ``jaxdl.logistic.Model()`` and ``jaxdl.logistic.seed_update``.
+- :func:`forget_sweep_programs` empties ``jaxdl.sweep``'s program caches
+  (``sweep.clear_compiled``), so that the sweep case can time the compilation of one chunk's
+  program.
 
 A change of jaxdl's model layer changes this module only.
 """
@@ -30,15 +29,13 @@ def gd_floor(X, y, lr_w, lr_b, l2: float, steps: int) -> Callable[[], Any]:
     shared forward pass for loss and gradient, and its seed update) recording the loss, in a
     ``fori_loop`` with no stop test, status or freezing. No sweep of these configurations can
     run faster here. The call returns the final iterates' losses (checked against the sweep)."""
-    from jaxdl import _fit
-
-    model, n, d = logistic._MODEL, X.shape[0], X.shape[1]
+    model, n, d = logistic.Model(), X.shape[0], X.shape[1]
     oracle = model.oracle(X, y, jnp.asarray(l2, X.dtype), jnp.ones(n, X.dtype), mixed=False,
                           outer=model.outer(X), row_shards=1)
 
     def step(theta, lw, lb):
         z = oracle.predictor(theta)
-        params, opt = model.split(theta, d), _fit.seed_optimizer(lw, lb)
+        params, opt = model.split(theta, d), logistic.seed_update(lr_w=lw, lr_b=lb)
         updates, _ = opt.update(model.split(oracle.grad(theta, z), d), opt.init(params), params)
         return model.join(optax.apply_updates(params, updates)), oracle.value(theta, z)
 
@@ -62,5 +59,4 @@ def forget_sweep_programs() -> None:
     """Drop every compiled sweep program (the next sweep call compiles again)."""
     from jaxdl import sweep
 
-    sweep._COMPILED.clear()
-    sweep._chunk_fn.cache_clear()
+    sweep.clear_compiled()

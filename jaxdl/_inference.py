@@ -240,36 +240,12 @@ def raise_if_fit_failed(status: Any, *, what: str, at: str = "") -> None:
             f"{results.message(c)}")
 
 
-def fit_status(result: Any, *, what: str) -> jax.Array:
-    """The status of one fit (a batch is refused: vmap inference over it); eagerly, a failed
-    fit raises before any work."""
-    status = jnp.asarray(result.status)
-    if status.shape != ():
-        raise ValueError(f"result: expected one fit (a scalar status), got a batch of shape "
-                         f"{tuple(status.shape)}; vmap inference over the batch")
-    if checks.is_concrete(status):
-        raise_if_fit_failed(status, what=what)
-    return status
-
-
 def stationary_tol(grad_norm: jax.Array, X: jax.Array, nobs: jax.Array) -> jax.Array:
     """The largest gradient max-norm accepted as the fit's optimum: ten times what the fit
     reported plus ``sqrt(eps)`` of a sum of ``nobs`` terms of size ``max|X|``."""
     eps = jnp.finfo(X.dtype).eps
     scale = jnp.maximum(1.0, jnp.max(jnp.abs(X)))
     return 10 * jnp.where(jnp.isfinite(grad_norm), grad_norm, 0) + jnp.sqrt(eps) * nobs * scale
-
-
-def check_level(level: Any) -> Any:
-    """The confidence level: a real in (0, 1)."""
-    return checks.scalar("level", level, low=0, high=1, low_open=True, high_open=True)
-
-
-def check_robust(robust: Any) -> bool:
-    """The static ``robust`` flag: a bool."""
-    if not isinstance(robust, (bool, np.bool_)):
-        raise TypeError(f"robust: expected a bool, got {type(robust).__name__}")
-    return bool(robust)
 
 
 # ----------------------------------------------------------------------------------------------

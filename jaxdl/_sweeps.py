@@ -11,8 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxdl import _fit, _inference, _solver, batchnorm, data, logistic, newton, noise
+from jaxdl._sweep_spec import AXIS, Param, Sweep, register
 from jaxdl.results import Status
-from jaxdl.sweep import AXIS, Param, Sweep, register
 
 _COMPLETED, _INVALID = jnp.int32(Status.COMPLETED), jnp.int32(Status.INVALID_INPUT)
 
@@ -35,7 +35,7 @@ def _gd_prepare(dtype, static):
 def _gd_config(ctx, *, lr_w, lr_b, l2, gtol, max_steps):
     X, y = ctx
     dtype = X.dtype
-    res = _fit.fit(logistic._MODEL, "gd", X, y, jnp.zeros(X.shape[1] + 1, dtype), l2, gtol,
+    res = _fit.fit(logistic.Model(), "gd", X, y, jnp.zeros(X.shape[1] + 1, dtype), l2, gtol,
                    jnp.ones(X.shape[0], dtype), lr_w, lr_b, max_steps=max_steps, cold=True,
                    batched=True, lockstep=AXIS)
     h = res.loss_history  # NaN-padded past the last step
@@ -84,15 +84,15 @@ PROBLEMS = (("sqrt2", _sqrt2, 2.0 ** 0.5), ("cos", _dottie, 0.7390851332151607),
 
 
 def _newton_one(f, x_star, x0, tol, max_steps):
-    res = newton._solve_impl(f, x0, tol, "root", max_steps)
+    res = newton.solve_traced(f, x0, tol, "root", max_steps)
     xs = jnp.asarray(x_star, x0.dtype)
-    floor = newton._floor(None, x0.dtype)
-    order = newton._last_valid_core(newton._order_core(res.history, xs, floor))[0]
-    ratio = newton._last_valid_core(newton._ratio_core(res.history, xs, floor,
+    floor = newton.rounding_floor(None, x0.dtype)
+    order = newton.last_valid_traced(newton.order_traced(res.history, xs, floor))[0]
+    ratio = newton.last_valid_traced(newton.ratio_traced(res.history, xs, floor,
                                                        jnp.asarray(2.0, x0.dtype)))[0]
-    rate = newton._last_valid_core(newton._ratio_core(res.history, xs, floor,
+    rate = newton.last_valid_traced(newton.ratio_traced(res.history, xs, floor,
                                                       jnp.asarray(1.0, x0.dtype)))[0]
-    limit = newton._limit_core(f, xs)
+    limit = newton.limit_traced(f, xs)
     return {"root": res.x, "steps": res.steps, "status": res.status, "order": order,
             "ratio": ratio, "limit": limit, "linear_rate": rate}
 
@@ -129,7 +129,7 @@ def _noise_prepare(dtype, static):
 
 def _noise_config(ctx, *, sigma, seed, num_samples):
     w, x, y_d = ctx
-    mc, se = noise._mc(jax.random.key(seed), w, x, y_d, sigma, num_samples=num_samples,
+    mc, se = noise.mc_traced(jax.random.key(seed), w, x, y_d, sigma, num_samples=num_samples,
                        which="grad")
     exact = noise.expected_grad(w, x, y_d, sigma=sigma)
     z = jnp.max(jnp.abs(mc - exact) / jnp.where(se > 0, se, 1))
@@ -159,7 +159,7 @@ def _bn_prepare(dtype, static):
 def _bn_config(zero, *, g_mean, gamma, seed, n):
     key = jax.random.fold_in(jax.random.key(seed), n)
     gam = jnp.full((1,), gamma, zero.dtype)
-    jac, gap, gmg = batchnorm._demo_one(key, g_mean.astype(zero.dtype), gam, n=n)
+    jac, gap, gmg = batchnorm.seed_limit_traced(key, g_mean.astype(zero.dtype), gam, n=n)
     return {"jacobian_gap": jac, "one_over_n": jnp.asarray(1.0 / n, zero.dtype),
             "gradient_gap": gap, "gamma_mean_g": gmg,
             "status": jnp.where(jnp.isfinite(gap), _COMPLETED, jnp.int32(Status.NONFINITE))}
@@ -187,11 +187,11 @@ def _l2_config(ctx, *, l2, seed, num_resamples):
     n, p = X.shape[0], X.shape[1] + 1
     dtype = X.dtype
     gtol = jnp.asarray(_solver.default_gtol(None, dtype), dtype)
-    fit = _fit.fit(logistic._MODEL, "newton", X, y, jnp.zeros(p, dtype), l2, gtol,
+    fit = _fit.fit(logistic.Model(), "newton", X, y, jnp.zeros(p, dtype), l2, gtol,
                    jnp.ones(n, dtype), jnp.zeros((), dtype), jnp.zeros((), dtype),
                    max_steps=50, cold=True, batched=True)
     counts = _inference.bootstrap_counts(jax.random.key(seed), n, num_resamples, dtype)
-    many = _fit.fit_many(logistic._MODEL, X, y, jnp.zeros((num_resamples, p), dtype),
+    many = _fit.fit_many(logistic.Model(), X, y, jnp.zeros((num_resamples, p), dtype),
                          jnp.full((num_resamples,), l2, dtype), gtol, counts, max_steps=50,
                          cold=True)
     thetas = jnp.concatenate([many.params[0], many.params[1][:, None]], axis=1)

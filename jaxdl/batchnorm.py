@@ -439,12 +439,12 @@ def seed_limit_demo(
     dtype = checks.float_dtype("dtype", dtype)
     gam = jnp.full((1,), gamma, dtype)
     g_mean = jnp.asarray(g_mean, dtype)
-    rows = [_demo_one(jax.random.fold_in(key, n), g_mean, gam, n=n) for n in ns]
+    rows = [seed_limit_traced(jax.random.fold_in(key, n), g_mean, gam, n=n) for n in ns]
     return LimitDemo(jnp.asarray(ns, jnp.int32), *(jnp.stack(c) for c in zip(*rows, strict=True)))
 
 
 @functools.partial(jax.jit, static_argnames=("n",))
-def _demo_one(key, g_mean, gam, *, n):
+def seed_limit_traced(key, g_mean, gam, *, n):
     """One row of :func:`seed_limit_demo` (jitted: one compilation per n)."""
     v = jax.random.normal(key, (2, n, 1), gam.dtype)
     x, g = v[0], g_mean + v[1]

@@ -31,7 +31,7 @@ try:
     from sklearn.base import BaseEstimator, ClassifierMixin
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.utils.multiclass import check_classification_targets
-    from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+    from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as exc:  # pragma: no cover - exercised only without scikit-learn
     raise ImportError("jaxdl.estimators needs scikit-learn >= 1.5: pip install "
                       "'jaxdl[sklearn]' (or scikit-learn)") from exc
@@ -42,6 +42,27 @@ _SOLVERS = ("newton", "lbfgs", "gd")
 # Rows are padded with zero-weight rows to the next power of two (at least this many), so that
 # the fits, compiled per shape, are shared across data sets of similar size.
 _MIN_ROWS = 16
+
+
+def _row_weights(sample_weight: Any, n: int) -> np.ndarray:
+    """``sample_weight`` as ``(n,)`` float64 weights: ones when None, a scalar for every row;
+    finite and non-negative."""
+    if sample_weight is None:
+        return np.ones(n)
+    try:
+        sw = np.array(sample_weight, dtype=np.float64)  # a copy: the caller's is not changed
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"sample_weight: expected numbers, got {type(sample_weight).__name__}: "
+                         f"{err}") from None
+    if sw.ndim == 0:
+        sw = np.full(n, float(sw))
+    if sw.shape != (n,):
+        raise ValueError(f"sample_weight: expected shape ({n},) (one weight per row of X), got "
+                         f"shape {sw.shape}")
+    if not np.all(np.isfinite(sw)) or np.any(sw < 0):
+        raise ValueError("sample_weight: expected finite non-negative weights, got a negative "
+                         "or non-finite weight")
+    return sw
 
 
 def _padded_rows(n: int) -> int:
@@ -128,7 +149,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         classes, yi = np.unique(y, return_inverse=True)
         if classes.size < 2:
             raise ValueError(f"y: expected at least 2 classes, got 1 class ({classes[0]!r})")
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        sw = _row_weights(sample_weight, X.shape[0])
         if not np.any(sw > 0):
             raise ValueError("sample_weight: expected weights not all zero, got all zero")
         weighted = np.unique(yi[sw > 0])
@@ -163,25 +184,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def _fit(self, X, y, sw, k, dtype):
         import jax.numpy as jnp
 
-        from jaxdl import logistic, multinomial
+        from jaxdl import multinomial
 
         X, y, sw = jnp.asarray(X, dtype), jnp.asarray(y), jnp.asarray(sw, dtype)
-        kw: dict[str, Any] = {"l2": float(self.l2), "gtol": self.tol,
-                              "max_steps": int(self.max_iter)}
-        if self.solver == "gd":
-            # The safe rate 1 / L, L = ||sqrt(sw) [X, 1]||_2^2 c + l2 (c = 1/4 binary, 1/2 K > 2:
-            # the bounds of jaxdl.logistic.gd_step_bound and jaxdl.multinomial.gd_step_bound).
-            A = jnp.concatenate([X, jnp.ones((X.shape[0], 1), dtype)], axis=1)
-            A = A * jnp.sqrt(sw)[:, None]
-            c = 0.25 if k == 2 else 0.5
-            lr = float(1.0 / (jnp.linalg.norm(A, 2) ** 2 * c + float(self.l2)))
-            kw.update(lr_w=lr, lr_b=lr)
-        if k == 2:
-            model = logistic._Model(intercept=bool(self.fit_intercept))
-            return logistic._run(self.solver, X, y.astype(dtype), None, None, sw, model=model,
-                                 **kw)
-        return multinomial._run(self.solver, X, y.astype(jnp.int32), k, None, None, sw,
-                            intercept=bool(self.fit_intercept), **kw)
+        # Binary labels go to the logistic model in X's dtype, class ids to the K-class model.
+        y = y.astype(dtype) if k == 2 else y.astype(jnp.int32)
+        # solver "gd" runs at the safe rate 1 / L of the weighted problem (fit_classifier).
+        return multinomial.fit_classifier(
+            X, y, num_classes=k, solver=self.solver, l2=float(self.l2), gtol=self.tol,
+            max_steps=int(self.max_iter), sample_weight=sw,
+            fit_intercept=bool(self.fit_intercept))
 
     # ------------------------------------------------------------------------------------------
     # Predictions in NumPy: no compilation per batch shape, and exact for any logit.

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxdl import _fit, _gram, _inference, _linalg, _newton_step, _solver, checks
+from jaxdl import _fit, _gram, _inference, _linalg, _linear_model, _newton_step, _solver, checks
 from jaxdl._inference import Bootstrap, Inference
 from jaxdl.results import FitResult
 
@@ -49,31 +49,21 @@ __all__ = [
     "inference",
     "summary",
     "bootstrap",
+    "Model",
     "Inference",
     "Bootstrap",
 ]
 
-# precision="auto" uses the mixed-precision Newton step when n * d^2 is at least this.
-_MIXED_MIN_WORK = 10_000_000
 
-
-def _inputs(w: Any, b: Any, X: Any, y: Any | None, *, x_checked: bool = False):
-    """Validate (w, b, X, y) for the Q1 functions; return jax arrays of one float dtype.
-
-    ``x_checked``: X already went through :func:`jaxdl.checks.float_array` (a pass over X is
-    not free at N x d = 4e7)."""
-    if not x_checked:
-        X = checks.float_array("X", X, shape=("n", "d"))
+def _inputs(w: Any, b: Any, X: Any, y: Any | None):
+    """Validate (w, b, X, y) for the Q1 closed forms; return jax arrays of one float dtype."""
+    X = checks.float_array("X", X, shape=("n", "d"))
     n, d = X.shape
     if n == 0 or d == 0:
         raise ValueError(
             f"X: expected at least one row and one column (shape (n, d) with n, d >= 1), "
             f"got shape ({n}, {d})"
         )
-    if w is None:  # the fits' default starting point
-        w = jnp.zeros((d,), X.dtype)
-    if b is None:
-        b = jnp.zeros((), X.dtype)
     w = checks.float_array("w", w, ndim=1)
     if w.shape != (d,):
         raise ValueError(
@@ -223,20 +213,17 @@ def _curvature(z: jax.Array) -> jax.Array:
 
 def predict_proba(w: Any, b: Any, X: Any) -> jax.Array:
     """``p = sigma(X w + b)``, shape ``(n,)``."""
-    w, b, X, _ = _inputs(w, b, X, None)
-    return jax.nn.sigmoid(_linalg.matvec(X, w) + b)
+    return _linear_model.predict_proba(Model, w, b, X)
 
 
 def accuracy(w: Any, b: Any, X: Any, y: Any) -> jax.Array:
     """Fraction of samples whose predicted class ``1[z > 0]`` equals ``y``."""
-    w, b, X, y = _inputs(w, b, X, y)
-    return jnp.mean((((_linalg.matvec(X, w) + b) > 0).astype(X.dtype) == y).astype(X.dtype))
+    return _linear_model.accuracy(Model, w, b, X, y)
 
 
 def predict(w: Any, b: Any, X: Any) -> jax.Array:
     """Predicted labels ``1[w^T x + b > 0]`` as int32 class ids in {0, 1}, shape ``(n,)``."""
-    w, b, X, _ = _inputs(w, b, X, None)
-    return ((_linalg.matvec(X, w) + b) > 0).astype(jnp.int32)
+    return _linear_model.predict(Model, w, b, X)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -305,12 +292,70 @@ def _without_intercept(oracle, mask, hessian):
 
 
 @dataclasses.dataclass(frozen=True)
-class _Model:
-    """Logistic regression for :mod:`jaxdl._fit`: theta = [w; b] (b last, as in hessian).
+class Model:
+    """The logistic-regression model as the shared fits see it: ``theta = [w; b]`` (``b``
+    last, as in :func:`hessian`), the Q1 objective, gradient and Newton step, the labels, the
+    link and the inference program. The public functions of this module use it;
+    :mod:`jaxdl.sweep` compiles batched fits from it. ``intercept=False`` holds ``b`` at 0
+    (``fit_intercept=False``).
 
-    ``intercept=False`` holds ``b`` at 0 (scikit-learn's ``fit_intercept=False``)."""
+    Args:
+      intercept: fit the intercept.
+    """
 
     intercept: bool = True
+
+    name = "logistic"
+    summary_name = "Logit"
+    param_names = ("w", "b")
+    curvature = 0.25  # p (1 - p) <= 1/4
+    mixed_precision = True
+
+    @classmethod
+    def bind(cls, y, n, num_classes, intercept):
+        return cls(intercept)
+
+    @classmethod
+    def of_params(cls, w, b, d):
+        w = checks.float_array("w", w, ndim=1)
+        if w.shape != (d,):
+            raise ValueError(f"w: expected shape ({d},) (one weight per column of X), got shape "
+                             f"{tuple(w.shape)}")
+        b = checks.float_array("b", b)
+        if b.ndim != 0:
+            raise ValueError(f"b: expected a scalar (shape ()), got shape {tuple(b.shape)}")
+        return cls(), w, b
+
+    def labels(self, y, n, dtype):
+        return checks.binary_labels("y", y, n, dtype)
+
+    def shapes(self, d):
+        return (d,), ()
+
+    def logits(self, w, b, X):
+        return _linalg.matvec(X, w) + b
+
+    def proba(self, z):
+        return jax.nn.sigmoid(z)
+
+    def classify(self, z):
+        return (z > 0).astype(jnp.int32)
+
+    def convention(self, l2):
+        return None
+
+    def wald(self, theta, X, y, sw, l2, level, fit_status, grad_norm, *, robust, row_shards,
+             convention):
+        return _wald(theta[:-1], theta[-1], X, y, sw, l2, level, fit_status, grad_norm,
+                     robust=robust, row_shards=row_shards)
+
+    def rows(self, params, convention):
+        w, b = params
+        return jnp.concatenate([w, b[:, None]], axis=1)
+
+    @staticmethod
+    def blocks(inf, class_names, dep_variable):
+        return 1, None
 
     def oracle(self, X, y, l2, sw, *, mixed, outer, row_shards):
         oracle = _oracle(X, y, l2, sw, mixed=mixed, outer=outer, row_shards=row_shards)
@@ -333,7 +378,7 @@ class _Model:
         return jnp.concatenate([w, jnp.asarray(b)[..., None]], axis=-1)
 
     def start(self, theta0, d, l2):
-        return theta0
+        return theta0 if self.intercept else theta0.at[..., -1].set(0)
 
     def finish(self, theta, d, l2):
         return self.split(theta, d)
@@ -352,53 +397,14 @@ class _Model:
         return _gram.packed_outer(X) if n * (d + 1) ** 2 <= _gram.OUTER_MAX else None
 
 
-_MODEL = _Model()
-
-
-def _fit_inputs(X: Any, y: Any, w0: Any, b0: Any, *, batched: bool = False):
-    """Validated ``(X, y, theta0, cold)``; ``batched`` accepts a leading batch axis on w0, b0."""
-    X = checks.float_array("X", X, shape=("n", "d"))
-    n, d = X.shape
-    cold = w0 is None
-    ranks = (1, 2) if batched else (1,)
-    if w0 is not None:
-        w0 = checks.float_array("w0", w0, ndim=ranks)
-        if w0.shape[-1] != d:
-            raise ValueError(f"w0: expected shape ({d},) (one weight per column of X), got "
-                             f"shape {tuple(w0.shape)}")
-        checks.common_dtype(X=X, w0=w0)
-    if b0 is not None:
-        b0 = checks.float_array("b0", b0, ndim=(0, 1) if batched else 0)
-        checks.common_dtype(X=X, b0=b0)
-    _, _, X, y = _inputs(None, None, X, y, x_checked=True)
-    w0 = jnp.zeros((d,), X.dtype) if w0 is None else w0.astype(X.dtype)
-    b0 = jnp.zeros((), X.dtype) if b0 is None else b0.astype(X.dtype)
-    if w0.ndim == 2 or b0.ndim == 1:
-        lead = w0.shape[0] if w0.ndim == 2 else b0.shape[0]
-        if b0.ndim == 1 and w0.ndim == 2 and b0.shape[0] != w0.shape[0]:
-            raise ValueError(f"b0: expected shape ({w0.shape[0]},) (one intercept per start in "
-                             f"w0), got shape {tuple(b0.shape)}")
-        w0 = jnp.broadcast_to(w0, (lead, d))
-        b0 = jnp.broadcast_to(b0, (lead,))
-    return X, y, _MODEL.join((w0, b0)), cold
-
-
-def _run(solver, X, y, w0, b0, sample_weight, *, model=_MODEL, **kw):
-    X, y, theta0, cold = _fit_inputs(X, y, w0, b0)
-    sw = _fit.sample_weight(sample_weight, X.shape[0], X.dtype)
-    return _fit.run(model, solver, X, y, theta0, cold=cold, sw=sw, **kw)
-
-
-def gd_step_bound(X: Any, *, l2: float = 0.0) -> float:
+def gd_step_bound(X: Any, *, l2: float = 0.0, sample_weight: Any = None) -> float:
     """A learning rate ``1 / L`` that makes gradient descent on :func:`loss` monotone.
 
     ``L = ||[X, 1]||_2^2 / 4 + l2`` bounds the largest Hessian eigenvalue, since
-    ``p (1 - p) <= 1/4``; any rate ``<= 1/L`` decreases the objective every step.
+    ``p (1 - p) <= 1/4``; any rate ``<= 1/L`` decreases the objective every step. With
+    ``sample_weight`` the rows of ``[X, 1]`` are scaled by ``sqrt(sw)``.
     """
-    X = checks.float_array("X", X, shape=("n", "d"), min_size=1)
-    checks.scalar("l2", l2, low=0)
-    A = jnp.concatenate([X, jnp.ones((X.shape[0], 1), X.dtype)], axis=1)
-    return float(1.0 / (jnp.linalg.norm(A, 2) ** 2 / 4 + l2))
+    return _linear_model.gd_step_bound(Model, X, l2, sample_weight)
 
 
 def seed_update(*, lr_w: float, lr_b: float) -> optax.GradientTransformation:
@@ -427,6 +433,7 @@ def fit_gd(
     w0: Any = None,
     b0: Any = None,
     sample_weight: Any = None,
+    fit_intercept: bool = True,
 ) -> FitResult:
     """Fit logistic regression by gradient descent in one jit-compiled ``lax.while_loop``.
 
@@ -450,6 +457,8 @@ def fit_gd(
       w0, b0: starting point (default zeros).
       sample_weight: non-negative per-row weights ``(n,)`` (default ones): the loss becomes
         ``sum_n sw_n E_n``. Integer counts give a bootstrap resample without copying ``X``.
+      fit_intercept: fit ``b`` (default); ``False`` holds it at 0 (scikit-learn's
+        ``fit_intercept=False``).
 
     Returns:
       :class:`jaxdl.results.FitResult` with ``params = (w, b)``; status CONVERGED, SEPARABLE
@@ -468,9 +477,10 @@ def fit_gd(
 
     See the [Q1 derivation][q1-derivation].
     """
-    lr_w, lr_b = _fit.gd_rates(lr, lr_w, lr_b, optimizer)
-    return _run("gd", X, y, w0, b0, sample_weight, l2=l2, gtol=gtol, max_steps=max_steps,
-                lr_w=lr_w, lr_b=lr_b, optimizer=optimizer)
+    return _linear_model.fit(Model, "gd", X, y, l2=l2, gtol=gtol, max_steps=max_steps, w0=w0,
+                             b0=b0, sample_weight=sample_weight,
+                             fit_intercept=fit_intercept, lr=lr, lr_w=lr_w, lr_b=lr_b,
+                             optimizer=optimizer)
 
 
 def fit_newton(
@@ -484,6 +494,7 @@ def fit_newton(
     w0: Any = None,
     b0: Any = None,
     sample_weight: Any = None,
+    fit_intercept: bool = True,
 ) -> FitResult:
     """Fit logistic regression by Newton's method (IRLS) with Armijo backtracking.
 
@@ -511,6 +522,8 @@ def fit_newton(
         float32 inputs always run in float32.
       w0, b0: starting point (default zeros).
       sample_weight: per-row weights, as in :func:`fit_gd`.
+      fit_intercept: fit ``b`` (default); ``False`` holds it at 0 (scikit-learn's
+        ``fit_intercept=False``).
 
     Returns:
       :class:`jaxdl.results.FitResult` with ``params = (w, b)``.
@@ -524,15 +537,9 @@ def fit_newton(
 
     See the [Q1 derivation][q1-derivation] and the [Q6 derivation][q6-derivation].
     """
-    if precision not in ("auto", "mixed", "full"):
-        raise ValueError(f"precision: expected 'auto', 'mixed' or 'full', got {precision!r}")
-    X = checks.float_array("X", X, shape=("n", "d"))
-    # Mixed precision pays where forming X^T S X dominates (large n d^2); small problems take
-    # the simpler float64 path (and compile faster).
-    big = X.shape[0] * X.shape[1] ** 2 >= _MIXED_MIN_WORK
-    mixed = X.dtype == jnp.float64 and (precision == "mixed" or (precision == "auto" and big))
-    return _run("newton", X, y, w0, b0, sample_weight, l2=l2, gtol=gtol, max_steps=max_steps,
-                mixed=mixed)
+    return _linear_model.fit(Model, "newton", X, y, l2=l2, gtol=gtol, max_steps=max_steps,
+                             w0=w0, b0=b0, sample_weight=sample_weight,
+                             fit_intercept=fit_intercept, precision=precision)
 
 
 def fit_lbfgs(
@@ -546,6 +553,7 @@ def fit_lbfgs(
     w0: Any = None,
     b0: Any = None,
     sample_weight: Any = None,
+    fit_intercept: bool = True,
 ) -> FitResult:
     """Fit logistic regression by L-BFGS with the closed-form gradient.
 
@@ -556,7 +564,7 @@ def fit_lbfgs(
     (SINGULAR does not arise: no matrix is factored).
 
     Args:
-      X, y, l2, gtol, w0, b0, sample_weight: as in :func:`fit_newton`.
+      X, y, l2, gtol, w0, b0, sample_weight, fit_intercept: as in :func:`fit_newton`.
       max_steps: iteration budget (static).
       memory: number of curvature pairs kept (static).
 
@@ -572,8 +580,9 @@ def fit_lbfgs(
 
     See the [Q1 derivation][q1-derivation].
     """
-    return _run("lbfgs", X, y, w0, b0, sample_weight, l2=l2, gtol=gtol, max_steps=max_steps,
-                memory=memory)
+    return _linear_model.fit(Model, "lbfgs", X, y, l2=l2, gtol=gtol, max_steps=max_steps,
+                             w0=w0, b0=b0, sample_weight=sample_weight,
+                             fit_intercept=fit_intercept, memory=memory)
 
 
 def fit_newton_many(
@@ -619,9 +628,8 @@ def fit_newton_many(
 
     See the [Q1 derivation][q1-derivation].
     """
-    X, y, theta0, cold = _fit_inputs(X, y, w0, b0, batched=True)
-    return _fit.run_many(_MODEL, X, y, theta0, cold=cold, l2=l2, gtol=gtol,
-                         sample_weight=sample_weight, max_steps=max_steps)
+    return _linear_model.fit_many(Model, X, y, sample_weight=sample_weight, l2=l2,
+                                  max_steps=max_steps, gtol=gtol, w0=w0, b0=b0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -704,18 +712,8 @@ def inference(
     See the [Q1 derivation][q1-derivation] (the Hessian is PSD; its inverse at the optimum is
     the covariance).
     """
-    w, b = result.params
-    w, b, X, y = _inputs(w, b, X, y)
-    sw = _fit.sample_weight(sample_weight, X.shape[0], X.dtype)
-    _fit.penalty(l2)
-    status = _inference.fit_status(result, what="logistic.inference")
-    level = jnp.asarray(_inference.check_level(level), X.dtype)
-    inf = _wald(w, b, X, y, sw, jnp.asarray(l2, X.dtype), level, status,
-                jnp.asarray(result.grad_norm, X.dtype),
-                robust=_inference.check_robust(robust), row_shards=_linalg.row_shards(X))
-    if checks.is_concrete(inf.status):
-        _inference.raise_if_failed(inf, fit_status=status, what="logistic.inference")
-    return inf
+    return _linear_model.inference(Model, result, X, y, l2=l2, sample_weight=sample_weight,
+                                   robust=robust, level=level)
 
 
 def summary(inference: Inference, *, feature_names: Any = None, dep_variable: str = "y") -> str:
@@ -745,8 +743,8 @@ def summary(inference: Inference, *, feature_names: Any = None, dep_variable: st
 
     See the [Q1 derivation][q1-derivation].
     """
-    return _inference.summary(inference, model="Logit", ndim=1, feature_names=feature_names,
-                    dep_variable=dep_variable, blocks=None, what="logistic.summary")
+    return _linear_model.summary(Model, inference, feature_names=feature_names,
+                                 dep_variable=dep_variable)
 
 
 def bootstrap(
@@ -790,10 +788,5 @@ def bootstrap(
 
     See the [Q1 derivation][q1-derivation].
     """
-    X = checks.float_array("X", X, shape=("n", "d"))
-    num_resamples = checks.positive_int("num_resamples", num_resamples, minimum=2)
-    sw = None if sample_weight is None else _fit.sample_weight(sample_weight, X.shape[0], X.dtype)
-    counts = _inference.bootstrap_counts(key, X.shape[0], num_resamples, X.dtype, sw)
-    res = fit_newton_many(X, y, sample_weight=counts, l2=l2, max_steps=max_steps, gtol=gtol)
-    w, b = res.params
-    return _inference.bootstrap_std_err(jnp.concatenate([w, b[:, None]], axis=1), res.status)
+    return _linear_model.bootstrap(Model, X, y, key=key, num_resamples=num_resamples, l2=l2,
+                                   sample_weight=sample_weight, max_steps=max_steps, gtol=gtol)

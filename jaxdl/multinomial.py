@@ -44,7 +44,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxdl import _fit, _inference, _linalg, _newton_step, _solver, checks
+from jaxdl import _inference, _linalg, _linear_model, _newton_step, _solver, checks, logistic
 from jaxdl._inference import Bootstrap, Inference
 from jaxdl.results import FitResult
 from jaxdl.softmax import ce_grad, ce_hessian, cross_entropy, softmax
@@ -61,9 +61,13 @@ __all__ = [
     "predict",
     "accuracy",
     "gd_step_bound",
+    "fit_classifier",
+    "classifier_step_bound",
+    "predict_classifier",
     "inference",
     "summary",
     "bootstrap",
+    "Model",
     "Inference",
     "Bootstrap",
 ]
@@ -188,11 +192,84 @@ def _oracle(X, y, l2, sw, k, intercept):
 
 
 @dataclasses.dataclass(frozen=True)
-class _Model:
-    """The K-class model for :mod:`jaxdl._fit` (``theta`` full; see :func:`_free`)."""
+class Model:
+    """The K-class model as the shared fits see it: ``theta = [W_1, b_1, ..., W_K, b_K]``,
+    the penalised objective with the entries the convention holds (see the module docstring),
+    the labels, the link and the inference program.
+
+    Args:
+      k: the number of classes.
+      intercept: fit the intercepts (else every one is held at 0).
+    """
 
     k: int
     intercept: bool = True  # False: the intercepts are held at 0 (fit_intercept=False)
+
+    name = "multinomial"
+    summary_name = "MNLogit"
+    param_names = ("W", "b")
+    curvature = 0.5  # the eigenvalues of diag(p) - p p^T are <= 1/2 (see gd_step_bound)
+    mixed_precision = False
+
+    @classmethod
+    def bind(cls, y, n, num_classes, intercept):
+        return cls(_num_classes(y, n, num_classes), intercept)
+
+    @classmethod
+    def of_params(cls, W, b, d):
+        W = checks.float_array("W", W, shape=(None, d))
+        if W.shape[0] < 2:
+            raise ValueError(f"W: expected at least 2 class rows (shape (K, {d}), K >= 2), got "
+                             f"shape {tuple(W.shape)}")
+        b = checks.float_array("b", b, shape=(W.shape[0],))
+        return cls(W.shape[0]), W, b
+
+    def labels(self, y, n, dtype):
+        return checks.class_labels("y", y, n, self.k)
+
+    def shapes(self, d):
+        return (self.k, d), (self.k,)
+
+    def logits(self, W, b, X):
+        return _linalg.matmul(X, W.T) + b[None, :]
+
+    def proba(self, z):
+        return softmax(z)
+
+    def classify(self, z):
+        return jnp.argmax(z, axis=1).astype(jnp.int32)
+
+    def convention(self, l2):
+        """Symmetric (l2 > 0) or reference-class (l2 = 0): it decides the shape of what
+        inference reports, so the penalty must be concrete."""
+        if not checks.is_concrete(l2):
+            raise ValueError("l2: expected a concrete penalty (l2 > 0 reports all K classes, "
+                             "l2 = 0 the K - 1 against the last), got a traced value")
+        return bool(np.asarray(l2) > 0)
+
+    def wald(self, theta, X, y, sw, l2, level, fit_status, grad_norm, *, robust, row_shards,
+             convention):
+        d = X.shape[1]
+        return _wald(_gauge(theta, d, l2, True), X, y, sw, l2, level, fit_status, grad_norm,
+                     k=self.k, robust=robust, symmetric=convention)
+
+    def rows(self, params, convention):
+        W, b = params
+        rows = jnp.concatenate([W, b[..., None]], axis=2)
+        return rows if convention else rows[:, :-1]
+
+    @staticmethod
+    def blocks(inf, class_names, dep_variable):
+        rows = np.shape(inf.params)[0] if np.ndim(inf.params) == 2 else 0
+        symmetric = bool(np.asarray(getattr(inf, "penalized", False)))
+        k = rows if symmetric else rows + 1
+        names = ([str(c) for c in range(k)] if class_names is None
+                 else [str(c) for c in class_names])
+        if len(names) != k:
+            raise ValueError(f"class_names: expected {k} names (one per class), got "
+                             f"{len(names)}")
+        return 2, ([f"{dep_variable}={c}" for c in names] if symmetric
+                   else [f"{dep_variable}={c} vs {names[-1]}" for c in names[:-1]])
 
     def oracle(self, X, y, l2, sw, *, mixed, outer, row_shards):
         return _oracle(X, y, l2, sw, self.k, self.intercept)
@@ -244,50 +321,10 @@ def _num_classes(y: Any, n: int, num_classes: int | None) -> int:
     return checks.positive_int("num_classes", num_classes, minimum=2)
 
 
-def _fit_inputs(X: Any, y: Any, num_classes: int | None, w0: Any, b0: Any, *,
-                batched: bool = False):
-    """Validated ``(X, y, k, theta0, cold)``; the start is moved to the held entries inside
-    the compiled fit (it depends on the traced ``l2``)."""
-    X = checks.float_array("X", X, shape=("n", "d"))
-    n, d = X.shape
-    if n == 0 or d == 0:
-        raise ValueError(f"X: expected at least one row and one column, got shape ({n}, {d})")
-    k = _num_classes(y, n, num_classes)
-    y = checks.class_labels("y", y, n, k)
-    cold = w0 is None and b0 is None
-    lead = ()
-    if w0 is not None:
-        w0 = checks.float_array("w0", w0, ndim=(2, 3) if batched else 2)
-        if w0.shape[-2:] != (k, d):
-            raise ValueError(f"w0: expected shape ({k}, {d}) (one weight row per class), got "
-                             f"shape {tuple(w0.shape)}")
-        checks.common_dtype(X=X, w0=w0)
-        lead = w0.shape[:-2]
-    if b0 is not None:
-        b0 = checks.float_array("b0", b0, ndim=(1, 2) if batched else 1)
-        if b0.shape[-1] != k or (w0 is not None and b0.shape[:-1] != lead):
-            raise ValueError(f"b0: expected shape {lead + (k,)} (one intercept per class), got "
-                             f"shape {tuple(b0.shape)}")
-        checks.common_dtype(X=X, b0=b0)
-        lead = b0.shape[:-1]
-    w0 = jnp.zeros(lead + (k, d), X.dtype) if w0 is None else w0.astype(X.dtype)
-    b0 = jnp.zeros(lead + (k,), X.dtype) if b0 is None else b0.astype(X.dtype)
-    return X, y, k, _Model(k).join((w0, b0)), cold
-
-
-def _run(solver, X, y, num_classes, w0, b0, sample_weight, *, intercept=True, **kw):
-    X, y, k, theta0, cold = _fit_inputs(X, y, num_classes, w0, b0)
-    sw = _fit.sample_weight(sample_weight, X.shape[0], X.dtype)
-    return _fit.run(_Model(k, intercept), solver, X, y, theta0, cold=cold, sw=sw, **kw)
-
-
 def _params(W: Any, b: Any, X: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``(W, b, X)`` for the closed forms, checked and in one dtype."""
     X = checks.float_array("X", X, shape=("n", "d"))
-    W = checks.float_array("W", W, shape=(None, X.shape[1]))
-    if W.shape[0] < 2:
-        raise ValueError(f"W: expected at least 2 class rows (shape (K, {X.shape[1]}), K >= 2), "
-                         f"got shape {tuple(W.shape)}")
-    b = checks.float_array("b", b, shape=(W.shape[0],))
+    _, W, b = Model.of_params(W, b, X.shape[1])
     dtype = checks.common_dtype(X=X, W=W, b=b)
     return W.astype(dtype), b.astype(dtype), X.astype(dtype)
 
@@ -320,7 +357,7 @@ def loss(W: Any, b: Any, X: Any, y: Any, *, l2: Any = 0.0) -> jax.Array:
     """
     W, b, X = _params(W, b, X)
     y = checks.class_labels("y", y, X.shape[0], W.shape[0])
-    l2 = _fit.penalty(l2)
+    l2 = _linear_model.penalty(l2)
     Y = jax.nn.one_hot(y, W.shape[0], dtype=X.dtype)
     Z = _linalg.matmul(X, W.T) + b[None, :]
     return jnp.sum(cross_entropy(Z, Y)) + 0.5 * l2 * jnp.sum(W**2)
@@ -341,11 +378,11 @@ def grad(W: Any, b: Any, X: Any, y: Any, *, l2: Any = 0.0) -> tuple[jax.Array, j
     W, b, X = _params(W, b, X)
     k, d = W.shape
     y = checks.class_labels("y", y, X.shape[0], k)
-    l2 = _fit.penalty(l2)
+    l2 = _linear_model.penalty(l2)
     Y = jax.nn.one_hot(y, k, dtype=X.dtype)
-    theta = _Model(k).join((W, b))
+    theta = Model(k).join((W, b))
     g = _data_grad(_logits_of(theta, X), Y, _design(X), jnp.ones((X.shape[0],), X.dtype))
-    gW, gb = _Model(k).split(g + l2 * _ridge(d, k, X.dtype) * theta, d)
+    gW, gb = Model(k).split(g + l2 * _ridge(d, k, X.dtype) * theta, d)
     return gW, gb
 
 
@@ -367,8 +404,8 @@ def hessian(W: Any, b: Any, X: Any, *, l2: Any = 0.0) -> jax.Array:
     """
     W, b, X = _params(W, b, X)
     k, d = W.shape
-    l2 = _fit.penalty(l2)
-    theta = _Model(k).join((W, b))
+    l2 = _linear_model.penalty(l2)
+    theta = Model(k).join((W, b))
     H = _data_hessian(_logits_of(theta, X), _design(X), jnp.ones((X.shape[0],), X.dtype))
     return H + jnp.diag(l2 * _ridge(d, k, X.dtype))
 
@@ -388,6 +425,7 @@ def fit_newton(
     w0: Any = None,
     b0: Any = None,
     sample_weight: Any = None,
+    fit_intercept: bool = True,
 ) -> FitResult:
     """Fit K-class logistic regression by damped Newton with the exact (Q7) Hessian.
 
@@ -409,6 +447,8 @@ def fit_newton(
       w0, b0: starting point ``(K, d)``, ``(K,)`` (default zeros); any representative of a
         softmax is accepted (it is moved to the fit's convention first).
       sample_weight: non-negative per-row weights ``(n,)`` (default ones).
+      fit_intercept: fit ``b`` (default); ``False`` holds every intercept at 0
+        (scikit-learn's ``fit_intercept=False``).
 
     Returns:
       :class:`jaxdl.results.FitResult` with ``params = (W, b)``, shapes ``(K, d)``, ``(K,)``.
@@ -424,8 +464,9 @@ def fit_newton(
 
     See the [Q7 derivation][q7-derivation].
     """
-    return _run("newton", X, y, num_classes, w0, b0, sample_weight, l2=l2, gtol=gtol,
-                max_steps=max_steps)
+    return _linear_model.fit(Model, "newton", X, y, num_classes=num_classes, l2=l2, gtol=gtol,
+                             max_steps=max_steps, w0=w0, b0=b0, sample_weight=sample_weight,
+                             fit_intercept=fit_intercept)
 
 
 def fit_lbfgs(
@@ -440,6 +481,7 @@ def fit_lbfgs(
     w0: Any = None,
     b0: Any = None,
     sample_weight: Any = None,
+    fit_intercept: bool = True,
 ) -> FitResult:
     """Fit K-class logistic regression by L-BFGS with the closed-form gradient ``p - y``.
 
@@ -447,7 +489,8 @@ def fit_lbfgs(
     costs two products with ``X`` and its line search moves the logits in ``O(n K)``.
 
     Args:
-      X, y, num_classes, l2, gtol, w0, b0, sample_weight: as in :func:`fit_newton`.
+      X, y, num_classes, l2, gtol, w0, b0, sample_weight, fit_intercept: as in
+        :func:`fit_newton`.
       max_steps: iteration budget (static).
       memory: number of curvature pairs kept (static).
 
@@ -456,8 +499,10 @@ def fit_lbfgs(
 
     See the [Q3 derivation][q3-derivation].
     """
-    return _run("lbfgs", X, y, num_classes, w0, b0, sample_weight, l2=l2, gtol=gtol,
-                max_steps=max_steps, memory=memory)
+    return _linear_model.fit(Model, "lbfgs", X, y, num_classes=num_classes, l2=l2, gtol=gtol,
+                             max_steps=max_steps, memory=memory, w0=w0, b0=b0,
+                             sample_weight=sample_weight,
+                             fit_intercept=fit_intercept)
 
 
 def fit_gd(
@@ -475,6 +520,7 @@ def fit_gd(
     w0: Any = None,
     b0: Any = None,
     sample_weight: Any = None,
+    fit_intercept: bool = True,
 ) -> FitResult:
     """Fit K-class logistic regression by gradient descent in one compiled ``lax.while_loop``.
 
@@ -486,7 +532,8 @@ def fit_gd(
     INVALID_INPUT.
 
     Args:
-      X, y, num_classes, l2, gtol, w0, b0, sample_weight: as in :func:`fit_newton`.
+      X, y, num_classes, l2, gtol, w0, b0, sample_weight, fit_intercept: as in
+        :func:`fit_newton`.
       lr, lr_w, lr_b, optimizer: the update (exactly one way); see
         :func:`jaxdl.logistic.fit_gd`.
       max_steps: step budget (static).
@@ -496,9 +543,10 @@ def fit_gd(
 
     See the [Q3 derivation][q3-derivation].
     """
-    lr_w, lr_b = _fit.gd_rates(lr, lr_w, lr_b, optimizer)
-    return _run("gd", X, y, num_classes, w0, b0, sample_weight, l2=l2, gtol=gtol,
-                max_steps=max_steps, lr_w=lr_w, lr_b=lr_b, optimizer=optimizer)
+    return _linear_model.fit(Model, "gd", X, y, num_classes=num_classes, l2=l2, gtol=gtol,
+                             max_steps=max_steps, w0=w0, b0=b0, sample_weight=sample_weight,
+                             fit_intercept=fit_intercept,
+                             lr=lr, lr_w=lr_w, lr_b=lr_b, optimizer=optimizer)
 
 
 def fit_newton_many(
@@ -524,63 +572,104 @@ def fit_newton_many(
 
     See the [Q7 derivation][q7-derivation].
     """
-    X, y, k, theta0, cold = _fit_inputs(X, y, num_classes, w0, b0, batched=True)
-    return _fit.run_many(_Model(k), X, y, theta0, cold=cold, l2=l2, gtol=gtol,
-                         sample_weight=sample_weight, max_steps=max_steps)
+    return _linear_model.fit_many(Model, X, y, num_classes=num_classes,
+                                  sample_weight=sample_weight, l2=l2, max_steps=max_steps,
+                                  gtol=gtol, w0=w0, b0=b0)
 
 
-def gd_step_bound(X: Any, *, l2: float = 0.0) -> float:
+def gd_step_bound(X: Any, *, l2: float = 0.0, sample_weight: Any = None) -> float:
     """A learning rate ``1 / L`` that makes :func:`fit_gd` monotone.
 
     The cross-entropy Hessian in z, ``diag(p) - p p^T``, has eigenvalues ``<= 1/2``: row i of
     it has diagonal ``p_i (1 - p_i)`` and off-diagonal absolute sum ``p_i (1 - p_i)``, so by
     Gershgorin every eigenvalue is ``<= 2 p_i (1 - p_i) <= 1/2``. Hence
-    ``L = ||[X, 1]||_2^2 / 2 + l2`` bounds the Hessian of the fitted objective.
+    ``L = ||[X, 1]||_2^2 / 2 + l2`` bounds the Hessian of the fitted objective (with
+    ``sample_weight``, the rows of ``[X, 1]`` scaled by ``sqrt(sw)``).
     """
-    X = checks.float_array("X", X, shape=("n", "d"), min_size=1)
-    checks.scalar("l2", l2, low=0)
-    return float(1.0 / (jnp.linalg.norm(_design(X), 2) ** 2 / 2 + l2))
+    return _linear_model.gd_step_bound(Model, X, l2, sample_weight)
+
+
+# ----------------------------------------------------------------------------------------------
+# Two classes or K: the one place jaxdl chooses its model.
+
+
+def fit_classifier(X: Any, y: Any, *, num_classes: int, solver: str = "newton",
+                   **options: Any) -> FitResult:
+    """Fit a classifier of ``num_classes`` classes with the model jaxdl uses for that many.
+
+    Two classes: :mod:`jaxdl.logistic` (``params = (w (d,), b ())``, the positive class 1);
+    more: this module's K-class model (``params = (W (K, d), b (K,))``). ``jaxdl fit`` and
+    :class:`jaxdl.estimators.LogisticRegression` choose through this function.
+
+    Args:
+      X: features ``(n, d)``.
+      y: class ids ``0..num_classes-1``, ``(n,)``.
+      num_classes: K, at least 2.
+      solver: ``"newton"``, ``"lbfgs"`` or ``"gd"``.
+      **options: the chosen fit's keywords (``l2``, ``gtol``, ``max_steps``,
+        ``sample_weight``, ``fit_intercept``, ...). For ``"gd"`` without a rate, the safe
+        rate ``1 / L`` of :func:`gd_step_bound` (with the weights) is used.
+
+    Returns:
+      :class:`jaxdl.results.FitResult`.
+
+    Example:
+      >>> from jaxdl import data, multinomial
+      >>> ds = data.load_breast_cancer(); Xs, _, _ = data.standardize(ds.X)
+      >>> res = multinomial.fit_classifier(Xs, ds.y, num_classes=2, l2=1.0)
+      >>> res.params[0].shape, res.status_name
+      ((30,), 'converged')
+    """
+    k = checks.positive_int("num_classes", num_classes, minimum=2)
+    if solver not in _linear_model.SOLVERS:
+        raise ValueError(f"solver: expected one of {_linear_model.SOLVERS}, got {solver!r}")
+    if solver == "gd" and not {"lr", "lr_w", "lr_b", "optimizer"} & options.keys():
+        options = {**options, "lr": classifier_step_bound(
+            X, num_classes=k, l2=options.get("l2", 0.0),
+            sample_weight=options.get("sample_weight"))}
+    if k == 2:
+        return getattr(logistic, f"fit_{solver}")(X, y, **options)
+    return {"gd": fit_gd, "newton": fit_newton, "lbfgs": fit_lbfgs}[solver](
+        X, y, num_classes=k, **options)
+
+
+def classifier_step_bound(X: Any, *, num_classes: int, l2: float = 0.0,
+                          sample_weight: Any = None) -> float:
+    """The safe gradient-descent rate ``1 / L`` of the model :func:`fit_classifier` fits for
+    ``num_classes`` classes (:func:`jaxdl.logistic.gd_step_bound` or :func:`gd_step_bound`)."""
+    k = checks.positive_int("num_classes", num_classes, minimum=2)
+    bound = logistic.gd_step_bound if k == 2 else gd_step_bound
+    return bound(X, l2=l2, sample_weight=sample_weight)
+
+
+def predict_classifier(params: tuple[Any, Any], X: Any) -> jax.Array:
+    """Class ids ``(n,)`` from the parameters of :func:`fit_classifier`: a weight vector is the
+    binary model's (:func:`jaxdl.logistic.predict`), a weight matrix the K-class model's."""
+    w, b = params
+    return logistic.predict(w, b, X) if np.ndim(w) == 1 else predict(w, b, X)
 
 
 # ----------------------------------------------------------------------------------------------
 # Predictions.
 
 
-def _scores(W: jax.Array, b: jax.Array, X: jax.Array) -> jax.Array:
-    return _linalg.matmul(X, W.T) + b[None, :]
-
-
 def predict_proba(W: Any, b: Any, X: Any) -> jax.Array:
     """Class probabilities ``softmax(W x + b)``, shape ``(n, K)``."""
-    W, b, X = _params(W, b, X)
-    return softmax(_scores(W, b, X))
+    return _linear_model.predict_proba(Model, W, b, X)
 
 
 def predict(W: Any, b: Any, X: Any) -> jax.Array:
     """Predicted class ids ``argmax_k (W x + b)_k``, shape ``(n,)``."""
-    W, b, X = _params(W, b, X)
-    return jnp.argmax(_scores(W, b, X), axis=1).astype(jnp.int32)
+    return _linear_model.predict(Model, W, b, X)
 
 
 def accuracy(W: Any, b: Any, X: Any, y: Any) -> jax.Array:
     """Fraction of samples whose predicted class equals ``y`` (class ids ``0..K-1``)."""
-    W, b, X = _params(W, b, X)
-    y = checks.class_labels("y", y, X.shape[0], W.shape[0])
-    return jnp.mean((jnp.argmax(_scores(W, b, X), axis=1) == y).astype(X.dtype))
+    return _linear_model.accuracy(Model, W, b, X, y)
 
 
 # ----------------------------------------------------------------------------------------------
 # Inference (jaxdl._inference does the rest).
-
-
-def _symmetric(l2: Any, what: str) -> bool:
-    """Whether a penalty selects the symmetric convention (``l2 > 0``); it decides the shape of
-    the reported parameters, so it must be concrete."""
-    l2 = _fit.penalty(l2)
-    if not checks.is_concrete(l2):
-        raise ValueError(f"l2: expected a concrete penalty for {what} (l2 > 0 reports all K "
-                         "classes, l2 = 0 the K - 1 against the last), got a traced value")
-    return bool(np.asarray(l2) > 0)
 
 
 def _coordinates(k: int, d: int, symmetric: bool) -> tuple[np.ndarray, np.ndarray | None]:
@@ -680,22 +769,8 @@ def inference(
 
     See the [Q7 derivation][q7-derivation].
     """
-    W, b = result.params
-    W, b, X = _params(W, b, X)
-    n, d = X.shape
-    k = W.shape[0]
-    y = checks.class_labels("y", y, n, k)
-    sw = _fit.sample_weight(sample_weight, n, X.dtype)
-    symmetric = _symmetric(l2, "multinomial.inference")
-    status = _inference.fit_status(result, what="multinomial.inference")
-    l2 = jnp.asarray(l2, X.dtype)
-    theta = _gauge(_Model(k).join((W, b)), d, l2, True)
-    inf = _wald(theta, X, y, sw, l2, jnp.asarray(_inference.check_level(level), X.dtype),
-                status, jnp.asarray(result.grad_norm, X.dtype), k=k,
-                robust=_inference.check_robust(robust), symmetric=symmetric)
-    if checks.is_concrete(inf.status):
-        _inference.raise_if_failed(inf, fit_status=status, what="multinomial.inference")
-    return inf
+    return _linear_model.inference(Model, result, X, y, l2=l2, sample_weight=sample_weight,
+                                   robust=robust, level=level)
 
 
 def summary(inference: Inference, *, feature_names: Any = None, class_names: Any = None,
@@ -725,17 +800,8 @@ def summary(inference: Inference, *, feature_names: Any = None, class_names: Any
 
     See the [Q7 derivation][q7-derivation].
     """
-    rows = np.shape(inference.params)[0] if np.ndim(inference.params) == 2 else 0
-    symmetric = bool(np.asarray(getattr(inference, "penalized", False)))
-    k = rows if symmetric else rows + 1
-    names = [str(c) for c in range(k)] if class_names is None else [str(c) for c in class_names]
-    if len(names) != k:
-        raise ValueError(f"class_names: expected {k} names (one per class), got {len(names)}")
-    blocks = ([f"{dep_variable}={c}" for c in names] if symmetric
-              else [f"{dep_variable}={c} vs {names[-1]}" for c in names[:-1]])
-    return _inference.summary(inference, model="MNLogit", ndim=2, feature_names=feature_names,
-                              dep_variable=dep_variable, blocks=blocks,
-                              what="multinomial.summary")
+    return _linear_model.summary(Model, inference, feature_names=feature_names,
+                                 class_names=class_names, dep_variable=dep_variable)
 
 
 def bootstrap(
@@ -759,13 +825,6 @@ def bootstrap(
 
     See the [Q7 derivation][q7-derivation].
     """
-    X = checks.float_array("X", X, shape=("n", "d"))
-    num_resamples = checks.positive_int("num_resamples", num_resamples, minimum=2)
-    symmetric = _symmetric(l2, "multinomial.bootstrap")
-    sw = None if sample_weight is None else _fit.sample_weight(sample_weight, X.shape[0], X.dtype)
-    counts = _inference.bootstrap_counts(key, X.shape[0], num_resamples, X.dtype, sw)
-    res = fit_newton_many(X, y, num_classes=num_classes, sample_weight=counts, l2=l2,
-                          max_steps=max_steps, gtol=gtol)
-    W, b = res.params
-    rows = jnp.concatenate([W, b[..., None]], axis=2)
-    return _inference.bootstrap_std_err(rows if symmetric else rows[:, :-1], res.status)
+    return _linear_model.bootstrap(Model, X, y, key=key, num_resamples=num_resamples,
+                                   num_classes=num_classes, l2=l2, sample_weight=sample_weight,
+                                   max_steps=max_steps, gtol=gtol)

@@ -165,7 +165,7 @@ def _classify(r, s, zero, *, converged, at_budget):
     return jnp.where(converged | jnp.all(r == 0), jnp.int32(Status.CONVERGED), status)
 
 
-def _solve_impl(f: Callable, x0: jax.Array, tol: jax.Array, kind: str, max_steps: int):
+def solve_traced(f: Callable, x0: jax.Array, tol: jax.Array, kind: str, max_steps: int):
     _check_output(kind, f, x0)
     system = functools.partial(_SYSTEMS[kind], f)
     dtype = x0.dtype
@@ -207,7 +207,7 @@ def _solve_impl(f: Callable, x0: jax.Array, tol: jax.Array, kind: str, max_steps
     return NewtonResult(x=x, steps=k, status=status, history=hist, residual_history=rhist)
 
 
-_solve_jit = jax.jit(_solve_impl, static_argnames=("f", "kind", "max_steps"))
+_solve_jit = jax.jit(solve_traced, static_argnames=("f", "kind", "max_steps"))
 
 
 def _run(kind: str, f: Callable, x0: Any, tol: Any, max_steps: Any) -> NewtonResult:
@@ -227,7 +227,7 @@ def _run(kind: str, f: Callable, x0: Any, tol: Any, max_steps: Any) -> NewtonRes
         hash(f)
     except TypeError:
         # Unhashable callables cannot key the compilation cache: compile for this call only.
-        solver = jax.jit(functools.partial(_solve_impl, f, kind=kind, max_steps=max_steps))
+        solver = jax.jit(functools.partial(solve_traced, f, kind=kind, max_steps=max_steps))
         return solver(x0, tol)
     return _solve_jit(f, x0, tol, kind=kind, max_steps=max_steps)
 
@@ -361,7 +361,7 @@ def _x_star(result: NewtonResult, x_star: Any) -> jax.Array:
     return x_star.astype(result.history.dtype)
 
 
-def _floor(floor: Any, dtype: Any) -> jax.Array:
+def rounding_floor(floor: Any, dtype: Any) -> jax.Array:
     """The floor as an array; NaN stands for the default (computed inside the jitted cores)."""
     if floor is None:
         return jnp.asarray(np.nan, dtype)
@@ -385,7 +385,7 @@ def _pad(v: jax.Array, before: int, after: int) -> jax.Array:
 
 
 @jax.jit
-def _order_core(history, x_star, floor):
+def order_traced(history, x_star, floor):
     e = _errors_impl(history, x_star)
     fl = _floor_value(x_star, floor)
     prev, mid, nxt = e[:-2], e[1:-1], e[2:]
@@ -396,7 +396,7 @@ def _order_core(history, x_star, floor):
 
 
 @jax.jit
-def _ratio_core(history, x_star, floor, order):
+def ratio_traced(history, x_star, floor, order):
     e = _errors_impl(history, x_star)
     fl = _floor_value(x_star, floor)
     cur, nxt = e[:-1], e[1:]
@@ -442,7 +442,7 @@ def convergence_order(result: NewtonResult, x_star: Any, *, floor: Any = None) -
     See the [Q6 derivation][q6-derivation].
     """
     x_star = _x_star(result, x_star)
-    return _order_core(result.history, x_star, _floor(floor, x_star.dtype))
+    return order_traced(result.history, x_star, rounding_floor(floor, x_star.dtype))
 
 
 def error_ratio(
@@ -464,7 +464,7 @@ def error_ratio(
     """
     x_star = _x_star(result, x_star)
     checks.scalar("order", order, low=0.0, low_open=True)
-    return _ratio_core(result.history, x_star, _floor(floor, x_star.dtype),
+    return ratio_traced(result.history, x_star, rounding_floor(floor, x_star.dtype),
                        jnp.asarray(order, x_star.dtype))
 
 
@@ -506,11 +506,11 @@ def quadratic_limit(f: Callable, x_star: Any) -> jax.Array:
 
     See the [Q6 derivation][q6-derivation].
     """
-    return _limit_core(f, _scalar_point("x_star", x_star))
+    return limit_traced(f, _scalar_point("x_star", x_star))
 
 
 @functools.partial(jax.jit, static_argnames=("f",))
-def _limit_core(f, x_star):
+def limit_traced(f, x_star):
     d1 = jax.grad(f)(x_star)
     d2 = jax.grad(jax.grad(f))(x_star)
     return jnp.abs(d2) / (2 * jnp.abs(d1))
@@ -568,11 +568,11 @@ def last_valid(values: jax.typing.ArrayLike) -> tuple[jax.Array, jax.Array]:
     last informative step.
     """
     v = checks.float_array("values", values, ndim=1, allow_inf=True, allow_nan=True)
-    return _last_valid_core(v)
+    return last_valid_traced(v)
 
 
 @jax.jit
-def _last_valid_core(v):
+def last_valid_traced(v):
     idx = jnp.max(jnp.where(jnp.isnan(v), -1, jnp.arange(v.shape[0])))
     val = jnp.where(idx >= 0, v[jnp.maximum(idx, 0)], jnp.nan)
     return val, idx.astype(jnp.int32)

@@ -255,7 +255,7 @@ def _mean_stderr(v: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 
 @functools.partial(jax.jit, static_argnames=("num_samples", "which"))
-def _mc(key, w, x, y_d, sigma, num_samples, which):
+def mc_traced(key, w, x, y_d, sigma, num_samples, which):
     betas = sample_beta(key, (num_samples, w.shape[0]), sigma=sigma, dtype=w.dtype)
     fn = jax.grad(_loss_raw) if which == "grad" else _loss_raw
     vals = jax.vmap(fn, in_axes=(None, None, None, 0))(w, x, y_d, betas)
@@ -305,7 +305,7 @@ def mc_grad(
     See the [Q5 derivation][q5-derivation].
     """
     w, x, y_d, sigma = _mc_inputs(w, x, y_d, sigma, num_samples)
-    return _mc(key, w, x, y_d, sigma, num_samples=num_samples, which="grad")
+    return mc_traced(key, w, x, y_d, sigma, num_samples=num_samples, which="grad")
 
 
 def mc_loss(
@@ -322,7 +322,7 @@ def mc_loss(
     See the [Q5 derivation][q5-derivation].
     """
     w, x, y_d, sigma = _mc_inputs(w, x, y_d, sigma, num_samples)
-    return _mc(key, w, x, y_d, sigma, num_samples=num_samples, which="loss")
+    return mc_traced(key, w, x, y_d, sigma, num_samples=num_samples, which="loss")
 
 
 def gauss_hermite_expectation(

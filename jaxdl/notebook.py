@@ -11,8 +11,8 @@ Example:
   'float64'
   >>> notebook.pick_dtype("tpu", env={})
   'float32'
-  >>> notebook.identities("Q7")
-  ['softmax.ce_grad', 'softmax.ce_hessian', 'softmax.ce_hessian_psd', 'softmax.ce_hessian_singular']
+  >>> notebook.identities("Q2")
+  ['batchnorm.backward_center', 'batchnorm.backward', 'batchnorm.jacobian_xhat', 'net.grads']
 
 See the [derivations][derivations]: one notebook per question, Q1 to Q7.
 """

@@ -12,7 +12,7 @@ import numpy as np
 
 jax.config.update("jax_enable_x64", True)
 
-from jaxdl import _sweep_plots, enable_compilation_cache, sweep  # noqa: E402
+from jaxdl import enable_compilation_cache, sweep  # noqa: E402
 
 enable_compilation_cache()  # a rerun loads its programs from disk (JAXDL_NO_CACHE=1: off)
 
@@ -32,4 +32,4 @@ if ok.any():
     r = table.rows[best]
     print(f"fastest converged: lr_w={r['lr_w']:.3g} lr_b={r['lr_b']:.3g} in {r['steps']} steps")
 print(f"{int(ok.sum())} of {len(table)} configurations converged")
-_sweep_plots.plot(table, f"{args.out}/gd-rates.png")
+sweep.plot(table, f"{args.out}/gd-rates.png")

@@ -41,9 +41,9 @@ _SCRIPT = textwrap.dedent("""
     fit_args = (Xs, ys, jnp.zeros(d + 1), jnp.float64(0), jnp.float64(1e-12), jnp.ones(n),
                 jnp.float64(0), jnp.float64(0))
     programs = {
-        "newton": _fit.fit.lower(logistic._MODEL, "newton", *fit_args, max_steps=50,
+        "newton": _fit.fit.lower(logistic.Model(), "newton", *fit_args, max_steps=50,
                                  mixed=True, cold=True, row_shards=4),
-        "lbfgs": _fit.fit.lower(logistic._MODEL, "lbfgs", *fit_args, max_steps=50, cold=True,
+        "lbfgs": _fit.fit.lower(logistic.Model(), "lbfgs", *fit_args, max_steps=50, cold=True,
                                 row_shards=4),
         "hessian": logistic._hessian.lower(w, jnp.float64(0.1), Xs, row_shards=4),
     }

@@ -62,7 +62,7 @@ def test_lockstep_loop_equals_plain_vmap():
 
     def one(lockstep):
         def f(lw, lb, gt):
-            return _fit.fit(logistic._MODEL, "gd", X, y, jnp.zeros(p), jnp.float64(1.0), gt,
+            return _fit.fit(logistic.Model(), "gd", X, y, jnp.zeros(p), jnp.float64(1.0), gt,
                             jnp.ones(X.shape[0]), lw, lb, max_steps=60, cold=True,
                             batched=True, lockstep=lockstep)
         return jax.jit(jax.vmap(f, axis_name="c"))(lr_w, lr_b, gtol)

@@ -305,44 +305,26 @@ def prepare(args: argparse.Namespace):
 def fit_one(solver: str, args: argparse.Namespace, report: dict, arrays, on_start) -> dict:
     import jax.numpy as jnp
 
-    from jaxdl import logistic, multinomial, results
+    from jaxdl import multinomial, results
 
     Xtr, ytr, Xte, yte = arrays
-    dtype, k, n_train = Xtr.dtype, report["classes"], report["train"]
-    if k == 2:
-        yf, yte_ = jnp.asarray(ytr, dtype), jnp.asarray(yte, dtype)
-        if solver == "gd":
-            lr_w = _default_rate(logistic.gd_step_bound(Xtr, l2=args.l2), args) \
-                if args.lr_w is None else args.lr_w
-            lr_b = lr_w if args.lr_b is None else args.lr_b
-            on_start(f"gradient descent, the seed's update (lr_w = {lr_w:.3g}, lr_b = "
-                     f"{lr_b:.3g}), up to {args.gd_steps} steps")
-            res = logistic.fit_gd(Xtr, yf, lr_w=lr_w, lr_b=lr_b, l2=args.l2,
-                                  max_steps=args.gd_steps, gtol=args.gtol)
-        else:
-            on_start(f"Newton / IRLS (Cholesky solve, Armijo backtracking), up to "
-                     f"{args.newton_steps} steps")
-            res = logistic.fit_newton(Xtr, yf, l2=args.l2, max_steps=args.newton_steps,
-                                      gtol=args.gtol)
-        acc_tr = float(logistic.accuracy(*res.params, Xtr, yf))
-        acc_te = float(logistic.accuracy(*res.params, Xte, yte_))
+    k, n_train = report["classes"], report["train"]
+    ytr_, yte_ = jnp.asarray(ytr), jnp.asarray(yte)
+    if solver == "gd":
+        lr_w = _default_rate(multinomial.classifier_step_bound(Xtr, num_classes=k, l2=args.l2),
+                             args) if args.lr_w is None else args.lr_w
+        lr_b = lr_w if args.lr_b is None else args.lr_b
+        on_start(f"gradient descent, the seed's update (lr_w = {lr_w:.3g}, lr_b = "
+                 f"{lr_b:.3g}), up to {args.gd_steps} steps")
+        options = dict(lr_w=lr_w, lr_b=lr_b, max_steps=args.gd_steps)
     else:
-        ytr_, yte_ = jnp.asarray(ytr), jnp.asarray(yte)
-        if solver == "gd":
-            lr_w = _default_rate(multinomial.gd_step_bound(Xtr, l2=args.l2), args) \
-                if args.lr_w is None else args.lr_w
-            lr_b = lr_w if args.lr_b is None else args.lr_b
-            text = f"lr_w = {lr_w:.3g}, lr_b = {lr_b:.3g}"
-            on_start(f"gradient descent ({text}), up to {args.gd_steps} steps")
-            res = multinomial.fit_gd(Xtr, ytr_, lr_w=lr_w, lr_b=lr_b, num_classes=k,
-                                     l2=args.l2, max_steps=args.gd_steps, gtol=args.gtol)
-        else:
-            on_start(f"Newton (block Hessian from ce_hessian, Armijo backtracking), up to "
-                     f"{args.newton_steps} steps")
-            res = multinomial.fit_newton(Xtr, ytr_, num_classes=k, l2=args.l2,
-                                         max_steps=args.newton_steps, gtol=args.gtol)
-        acc_tr = float(multinomial.accuracy(*res.params, Xtr, ytr_))
-        acc_te = float(multinomial.accuracy(*res.params, Xte, yte_))
+        on_start(f"Newton (exact Hessian, Cholesky solve, Armijo backtracking), up to "
+                 f"{args.newton_steps} steps")
+        options = dict(max_steps=args.newton_steps)
+    res = multinomial.fit_classifier(Xtr, ytr_, num_classes=k, solver=solver, l2=args.l2,
+                                     gtol=args.gtol, **options)
+    acc_tr = float(jnp.mean(multinomial.predict_classifier(res.params, Xtr) == ytr_))
+    acc_te = float(jnp.mean(multinomial.predict_classifier(res.params, Xte) == yte_))
     import numpy as np
 
     steps = int(res.steps)

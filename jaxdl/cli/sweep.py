@@ -108,9 +108,7 @@ def run(args: argparse.Namespace) -> int:
         print("interrupted: the finished rows are written; rerun with --resume to finish",
               file=sys.stderr)
         return EXIT_INTERRUPTED
-    from jaxdl import _sweep_plots
-
     png = os.path.join(args.out, f"{s.name}.png")
-    _sweep_plots.plot(table, png)
+    sweep.plot(table, png)
     print(f"wrote {png}")
     return EXIT_OK

@@ -1,0 +1,417 @@
+"""Every verb of the linear-predictor models, written once over a model definition.
+
+:mod:`jaxdl.logistic` (Q1) and :mod:`jaxdl.multinomial` (Q7) each define their maths as a
+:class:`Model`: the objective as the solver loops see it (:class:`jaxdl._fit.LinearModel`),
+how labels and parameters look, the link from logits to predictions, and the inference
+program of their Hessian. Their public functions are documented calls into this module, which
+does the rest once:
+
+* **the boundary**: the arguments become one validated problem (X checked and scanned for
+  non-finite values once, the labels in the model's form, the starts, weights and
+  hyperparameters); nothing below this module checks its inputs again;
+* the fits (gradient descent, Newton, L-BFGS, batches of Newton fits) through the compiled
+  programs of :mod:`jaxdl._fit`; the step bound of gradient descent; predictions; inference,
+  its summary table and the bootstrap.
+
+A third model needs only its maths: a class with the methods of :class:`Model`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Protocol
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxdl import _fit, _inference, _linalg, _solver, checks
+from jaxdl._inference import Bootstrap, Inference
+from jaxdl.results import FitResult
+
+__all__ = ["Model", "Problem", "problem", "fit", "fit_many", "gd_step_bound", "predict_proba",
+           "predict", "accuracy", "inference", "summary", "bootstrap", "penalty", "row_weights"]
+
+SOLVERS = ("gd", "newton", "lbfgs")
+PRECISIONS = ("auto", "mixed", "full")
+# precision="auto" uses the mixed-precision Newton step when n * d^2 is at least this.
+MIXED_MIN_WORK = 10_000_000
+
+
+class Model(_fit.LinearModel, Protocol):
+    """The maths of one linear-predictor model (a frozen, hashable dataclass).
+
+    Class attributes: ``name`` (the public module, for messages), ``summary_name`` (the
+    statsmodels model it mirrors), ``param_names`` (the parameters' names in messages),
+    ``curvature`` (a bound on the per-sample Hessian in the
+    logits: ``1/4`` for the sigmoid, ``1/2`` for softmax), ``mixed_precision`` (whether its
+    Newton step has the mixed-precision form).
+    """
+
+    name: str
+    summary_name: str
+    param_names: tuple[str, str]
+    curvature: float
+    mixed_precision: bool
+
+    @classmethod
+    def bind(cls, y: Any, n: int, num_classes: int | None, intercept: bool) -> Model:
+        """The model for labels ``y`` (a K-class model learns K here)."""
+
+    @classmethod
+    def of_params(cls, w: Any, b: Any, d: int) -> tuple[Model, jax.Array, jax.Array]:
+        """The model whose parameters ``(w, b)`` are, and the two as float arrays (shapes
+        checked, naming them by ``param_names``)."""
+
+    def labels(self, y: Any, n: int, dtype: Any) -> jax.Array:
+        """``y`` checked and in the form the objective uses."""
+
+    def shapes(self, d: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The shapes of one start ``(w0, b0)``."""
+
+    def logits(self, w: jax.Array, b: jax.Array, X: jax.Array) -> jax.Array:
+        """The linear predictor."""
+
+    def proba(self, z: jax.Array) -> jax.Array:
+        """Probabilities from logits."""
+
+    def classify(self, z: jax.Array) -> jax.Array:
+        """int32 class ids from logits."""
+
+    def convention(self, l2: Any) -> Any:
+        """A static description of how inference reports the estimate for the penalty ``l2``
+        (hashable; ``None`` when there is one way)."""
+
+    def wald(self, theta, X, y, sw, l2, level, fit_status, grad_norm, *, robust: bool,
+             row_shards: int, convention: Any) -> Inference:
+        """Inference at the fitted ``theta`` (compiled; trusts its inputs)."""
+
+    def rows(self, params: tuple[jax.Array, jax.Array], convention: Any) -> jax.Array:
+        """A batch of fits' parameters as the rows :meth:`wald` reports, ``(b, ...)``."""
+
+    def blocks(self, inf: Inference, class_names: Any, dep_variable: str) -> tuple[int, Any]:
+        """The rank of ``inf.params`` and the names of its blocks for the summary table."""
+
+
+# ----------------------------------------------------------------------------------------------
+# The boundary: every argument checked once.
+
+
+def penalty(l2: Any) -> Any:
+    """The ridge penalty: a real ``>= 0`` (checked eagerly; a tracer passes to the status)."""
+    return checks.scalar("l2", l2, low=0)
+
+
+def row_weights(sw: Any, n: int, dtype: Any) -> jax.Array:
+    """Per-row weights ``(n,)``: non-negative, not all zero (default ones), in ``dtype``."""
+    if sw is None:
+        return jnp.ones((n,), dtype)
+    sw = checks.float_array("sample_weight", sw, shape=(n,))
+    checks.common_dtype(X=jnp.zeros((), dtype), sample_weight=sw)
+    sw = sw.astype(dtype)
+    if checks.is_concrete(sw):
+        host = np.asarray(sw)
+        if (host < 0).any() or not host.any():
+            raise ValueError("sample_weight: expected non-negative weights, not all zero, "
+                             f"got min {host.min():g} and sum {host.sum():g}")
+    return sw
+
+
+def _batch_weights(sw: Any, l2: Any, n: int, dtype: Any) -> tuple[jax.Array, jax.Array]:
+    """``(b, n)`` weights and ``(b,)`` penalties for a batch of fits, broadcast to one ``b``."""
+    l2 = checks.float_array("l2", l2, ndim=(0, 1))
+    if sw is None:
+        sw = jnp.ones((1, n), dtype)
+    else:
+        sw = checks.float_array("sample_weight", sw, ndim=(1, 2))
+        if sw.shape[-1] != n:
+            raise ValueError(f"sample_weight: expected shape (b, {n}) or ({n},), got shape "
+                             f"{tuple(sw.shape)}")
+        sw = sw.reshape(-1, n)
+        if checks.is_concrete(sw):
+            host = np.asarray(sw)
+            if (host < 0).any() or not host.any(axis=1).all():
+                raise ValueError("sample_weight: expected non-negative weights with a nonzero "
+                                 "row for every fit, got a negative weight or an all-zero row")
+    l2 = jnp.atleast_1d(l2)
+    if checks.is_concrete(l2) and bool(jnp.any(l2 < 0)):
+        raise ValueError(f"l2: expected penalties >= 0, got min {float(jnp.min(l2))!r}")
+    b = max(sw.shape[0], l2.shape[0])
+    for name, v in (("sample_weight", sw), ("l2", l2)):
+        if v.shape[0] not in (1, b):
+            raise ValueError(f"{name}: expected a batch of 1 or {b} (the other argument's), got "
+                             f"{v.shape[0]}")
+    checks.common_dtype(X=jnp.zeros((), dtype), sample_weight=sw, l2=l2)
+    return (jnp.broadcast_to(sw, (b, n)).astype(dtype),
+            jnp.broadcast_to(l2, (b,)).astype(dtype))
+
+
+def _gd_rates(lr: Any, lr_w: Any, lr_b: Any, optimizer: Any) -> tuple[Any, Any]:
+    """The GD rates ``(lr_w, lr_b)``: ``lr`` for both, or the seed's two rates, or an optax
+    ``optimizer`` instead (then the rates are unused zeros). Exactly one way must be given."""
+    given = [nm for nm, v in (("lr", lr), ("lr_w", lr_w), ("lr_b", lr_b)) if v is not None]
+    if optimizer is not None:
+        if given:
+            raise TypeError(f"optimizer: expected either optimizer or learning rates, got both "
+                            f"(optimizer and {', '.join(given)})")
+        if not isinstance(optimizer, optax.GradientTransformation):
+            raise TypeError("optimizer: expected an optax GradientTransformation, got "
+                            f"{type(optimizer).__name__}")
+        return 0.0, 0.0
+    if lr is not None:
+        if lr_w is not None or lr_b is not None:
+            raise TypeError("lr: expected either lr (one rate) or lr_w and lr_b (the seed's "
+                            f"separate rates), got lr={lr!r}, lr_w={lr_w!r}, lr_b={lr_b!r}")
+        checks.scalar("lr", lr, low=0, low_open=True)
+        return lr, lr
+    if lr_w is None and lr_b is None:
+        raise TypeError("lr: expected a learning rate (lr, or the seed's lr_w and lr_b, or an "
+                        "optax optimizer), got none")
+    if lr_w is None or lr_b is None:
+        raise TypeError("lr_w, lr_b: expected both learning rates (or lr, or an optax "
+                        f"optimizer), got lr_w={lr_w!r}, lr_b={lr_b!r}")
+    checks.scalar("lr_w", lr_w, low=0, low_open=True)
+    checks.scalar("lr_b", lr_b, low=0, low_open=True)
+    return lr_w, lr_b
+
+
+def _features(X: Any) -> jax.Array:
+    """``X (n, d)``, floating, finite, at least one row and one column: the one scan of X."""
+    X = checks.float_array("X", X, shape=("n", "d"))
+    n, d = X.shape
+    if n == 0 or d == 0:
+        raise ValueError(f"X: expected at least one row and one column (shape (n, d) with n, "
+                         f"d >= 1), got shape ({n}, {d})")
+    return X
+
+
+def _starts(model: Model, X: jax.Array, w0: Any, b0: Any, batched: bool):
+    """The flat start ``theta0`` (``(p,)``, or ``(b, p)`` when ``batched`` and a start per fit is
+    given) and whether it is the cold start (all zeros)."""
+    d = X.shape[1]
+    w_shape, b_shape = model.shapes(d)
+    lead: tuple[int, ...] = ()
+    if w0 is not None:
+        w0 = checks.float_array("w0", w0)
+        extra = w0.ndim - len(w_shape)
+        if w0.shape[extra:] != w_shape or extra not in ((0, 1) if batched else (0,)):
+            want = f"{w_shape}" + (f" or (b, {', '.join(map(str, w_shape))})" if batched else "")
+            raise ValueError(f"w0: expected shape {want} (the weights' shape), got shape "
+                             f"{tuple(w0.shape)}")
+        checks.common_dtype(X=X, w0=w0)
+        lead = w0.shape[:extra]
+    if b0 is not None:
+        b0 = checks.float_array("b0", b0)
+        extra = b0.ndim - len(b_shape)
+        if (b0.shape[max(extra, 0):] != b_shape or extra not in ((0, 1) if batched else (0,))
+                or (w0 is not None and extra == 1 and lead and b0.shape[:1] != lead)):
+            want = lead + b_shape
+            raise ValueError(f"b0: expected shape {want} (the intercepts' shape, one start per "
+                             f"start in w0), got shape {tuple(b0.shape)}")
+        checks.common_dtype(X=X, b0=b0)
+        lead = lead or b0.shape[:extra]
+    w0 = jnp.zeros(w_shape, X.dtype) if w0 is None else w0.astype(X.dtype)
+    b0 = jnp.zeros(b_shape, X.dtype) if b0 is None else b0.astype(X.dtype)
+    w0 = jnp.broadcast_to(w0, lead + w_shape)
+    b0 = jnp.broadcast_to(b0, lead + b_shape)
+    return model.join((w0, b0))
+
+
+class Problem(NamedTuple):
+    """One validated fitting problem: what the compiled programs trust."""
+
+    model: Any
+    X: jax.Array
+    y: jax.Array
+    theta0: jax.Array
+    cold: bool
+
+
+def problem(family: type, X: Any, y: Any, *, num_classes: int | None = None, w0: Any = None,
+            b0: Any = None, intercept: bool = True, batched: bool = False) -> Problem:
+    """Check ``X``, the labels and the starts once; return the :class:`Problem`."""
+    X = _features(X)
+    n = X.shape[0]
+    model = family.bind(y, n, num_classes, intercept)
+    y = model.labels(y, n, X.dtype)
+    theta0 = _starts(model, X, w0, b0, batched)
+    return Problem(model, X, y, theta0, w0 is None and b0 is None)
+
+
+# ----------------------------------------------------------------------------------------------
+# Fits.
+
+
+def fit(family: type, solver: str, X: Any, y: Any, *, l2: Any = 0.0, max_steps: Any,
+        gtol: Any = None, w0: Any = None, b0: Any = None, sample_weight: Any = None,
+        num_classes: int | None = None, fit_intercept: Any = True, lr: Any = None,
+        lr_w: Any = None, lr_b: Any = None, optimizer: Any = None, memory: Any = 10,
+        precision: str = "full") -> FitResult:
+    """One fit of ``family``'s model by ``solver`` (``"gd"``, ``"newton"``, ``"lbfgs"``)."""
+    if solver not in SOLVERS:
+        raise ValueError(f"solver: expected one of {SOLVERS}, got {solver!r}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision: expected 'auto', 'mixed' or 'full', got {precision!r}")
+    if not isinstance(fit_intercept, (bool, np.bool_)):
+        raise TypeError(f"fit_intercept: expected a bool, got {type(fit_intercept).__name__}")
+    if solver == "gd":
+        lr_w, lr_b = _gd_rates(lr, lr_w, lr_b, optimizer)
+    else:
+        lr_w = lr_b = 0.0
+    prob = problem(family, X, y, num_classes=num_classes, w0=w0, b0=b0,
+                   intercept=bool(fit_intercept))
+    X = prob.X
+    sw = row_weights(sample_weight, X.shape[0], X.dtype)
+    penalty(l2)
+    max_steps = checks.positive_int("max_steps", max_steps)
+    memory = checks.positive_int("memory", memory)
+    gtol = _solver.default_gtol(gtol, X.dtype)
+    # Mixed precision pays where forming X^T S X dominates (large n d^2); small problems take
+    # the simpler path in the input dtype (and compile faster).
+    big = X.shape[0] * X.shape[1] ** 2 >= MIXED_MIN_WORK
+    mixed = (family.mixed_precision and solver == "newton" and X.dtype == jnp.float64
+             and (precision == "mixed" or (precision == "auto" and big)))
+    dtype = X.dtype
+    return _fit.fit(prob.model, solver, X, prob.y, prob.theta0, jnp.asarray(l2, dtype),
+                    jnp.asarray(gtol, dtype), sw, jnp.asarray(lr_w, dtype),
+                    jnp.asarray(lr_b, dtype), optimizer=optimizer, max_steps=max_steps,
+                    memory=memory, mixed=mixed, cold=prob.cold,
+                    row_shards=_linalg.row_shards(X))
+
+
+def fit_many(family: type, X: Any, y: Any, *, sample_weight: Any = None, l2: Any = 0.0,
+             max_steps: Any = 50, gtol: Any = None, w0: Any = None, b0: Any = None,
+             num_classes: int | None = None) -> FitResult:
+    """A batch of Newton fits on one ``X`` (weights ``(b, n)``, penalties ``(b,)``)."""
+    prob = problem(family, X, y, num_classes=num_classes, w0=w0, b0=b0, batched=True)
+    return _fit_many(prob, sample_weight, l2, max_steps, gtol)
+
+
+def _fit_many(prob: Problem, sample_weight: Any, l2: Any, max_steps: Any,
+              gtol: Any) -> FitResult:
+    X = prob.X
+    n = X.shape[0]
+    sw, l2 = _batch_weights(sample_weight, l2, n, X.dtype)
+    b = sw.shape[0]
+    theta0 = prob.theta0
+    if theta0.ndim == 2 and theta0.shape[0] not in (1, b):
+        raise ValueError(f"w0: expected one start or a batch of {b} (the number of fits), got "
+                         f"{theta0.shape[0]}")
+    theta0 = jnp.broadcast_to(theta0, (b, theta0.shape[-1]))
+    max_steps = checks.positive_int("max_steps", max_steps)
+    gtol = _solver.default_gtol(gtol, X.dtype)
+    return _fit.fit_many(prob.model, X, prob.y, theta0, l2, jnp.asarray(gtol, X.dtype), sw,
+                         max_steps=max_steps, cold=prob.cold)
+
+
+def gd_step_bound(family: type, X: Any, l2: Any, sample_weight: Any = None) -> float:
+    """``1 / L``, ``L = ||sqrt(sw) [X, 1]||_2^2 c + l2`` with ``c`` the model's curvature
+    bound (the Hessian of the weighted objective is at most ``c A^T diag(sw) A + l2``)."""
+    X = checks.float_array("X", X, shape=("n", "d"), min_size=1)
+    checks.scalar("l2", l2, low=0)
+    A = jnp.concatenate([X, jnp.ones((X.shape[0], 1), X.dtype)], axis=1)
+    if sample_weight is not None:
+        A = A * jnp.sqrt(row_weights(sample_weight, X.shape[0], X.dtype))[:, None]
+    return float(1.0 / (jnp.linalg.norm(A, 2) ** 2 * family.curvature + l2))
+
+
+# ----------------------------------------------------------------------------------------------
+# Predictions.
+
+
+def _params(family: type, w: Any, b: Any, X: Any) -> tuple[Any, jax.Array, jax.Array,
+                                                          jax.Array]:
+    """The model of the parameters ``(w, b)`` and the three arrays in one dtype."""
+    X = checks.float_array("X", X, shape=("n", "d"))
+    model, w, b = family.of_params(w, b, X.shape[1])
+    dtype = checks.common_dtype(X=X, **{family.param_names[0]: w, family.param_names[1]: b})
+    return model, w.astype(dtype), b.astype(dtype), X.astype(dtype)
+
+
+def predict_proba(family: type, w: Any, b: Any, X: Any) -> jax.Array:
+    """The model's probabilities at ``(w, b)`` for the rows of ``X``."""
+    model, w, b, X = _params(family, w, b, X)
+    return model.proba(model.logits(w, b, X))
+
+
+def predict(family: type, w: Any, b: Any, X: Any) -> jax.Array:
+    """The predicted class ids (int32)."""
+    model, w, b, X = _params(family, w, b, X)
+    return model.classify(model.logits(w, b, X))
+
+
+def accuracy(family: type, w: Any, b: Any, X: Any, y: Any) -> jax.Array:
+    """The fraction of rows whose predicted class is ``y``."""
+    model, w, b, X = _params(family, w, b, X)
+    y = model.labels(y, X.shape[0], X.dtype)
+    pred = model.classify(model.logits(w, b, X))
+    return jnp.mean((pred == y.astype(pred.dtype)).astype(X.dtype))
+
+
+# ----------------------------------------------------------------------------------------------
+# Inference, its summary and the bootstrap.
+
+
+def _level(level: Any) -> Any:
+    return checks.scalar("level", level, low=0, high=1, low_open=True, high_open=True)
+
+
+def _robust(robust: Any) -> bool:
+    if not isinstance(robust, (bool, np.bool_)):
+        raise TypeError(f"robust: expected a bool, got {type(robust).__name__}")
+    return bool(robust)
+
+
+def _fit_status(result: Any, what: str) -> jax.Array:
+    """The status of one fit (a batch is refused: vmap inference over it); eagerly, a failed
+    fit raises before any work."""
+    status = jnp.asarray(result.status)
+    if status.shape != ():
+        raise ValueError(f"result: expected one fit (a scalar status), got a batch of shape "
+                         f"{tuple(status.shape)}; vmap inference over the batch")
+    if checks.is_concrete(status):
+        _inference.raise_if_fit_failed(status, what=what)
+    return status
+
+
+def inference(family: type, result: FitResult, X: Any, y: Any, *, l2: Any = 0.0,
+              sample_weight: Any = None, robust: Any = False, level: Any = 0.95) -> Inference:
+    """Wald inference for one fit of ``family``'s model (see the models' ``inference``)."""
+    what = f"{family.name}.inference"
+    w, b = result.params
+    model, w, b, X = _params(family, w, b, X)
+    n = X.shape[0]
+    y = model.labels(y, n, X.dtype)
+    sw = row_weights(sample_weight, n, X.dtype)
+    convention = model.convention(penalty(l2))
+    status = _fit_status(result, what)
+    level = jnp.asarray(_level(level), X.dtype)
+    inf = model.wald(model.join((w, b)), X, y, sw, jnp.asarray(l2, X.dtype), level, status,
+                     jnp.asarray(result.grad_norm, X.dtype), robust=_robust(robust),
+                     row_shards=_linalg.row_shards(X), convention=convention)
+    if checks.is_concrete(inf.status):
+        _inference.raise_if_failed(inf, fit_status=status, what=what)
+    return inf
+
+
+def summary(family: type, inf: Inference, *, feature_names: Any = None, class_names: Any = None,
+            dep_variable: str = "y") -> str:
+    """The statsmodels-style table of one :class:`Inference` of ``family``'s model."""
+    ndim, blocks = family.blocks(inf, class_names, dep_variable)
+    return _inference.summary(inf, model=family.summary_name, ndim=ndim,
+                              feature_names=feature_names, dep_variable=dep_variable,
+                              blocks=blocks, what=f"{family.name}.summary")
+
+
+def bootstrap(family: type, X: Any, y: Any, *, key: Any, num_resamples: Any = 200,
+              num_classes: int | None = None, l2: Any = 0.0, sample_weight: Any = None,
+              max_steps: Any = 50, gtol: Any = None) -> Bootstrap:
+    """Bootstrap standard errors: one :func:`fit_many` batch of resample count weights."""
+    prob = problem(family, X, y, num_classes=num_classes, batched=True)
+    X = prob.X
+    num_resamples = checks.positive_int("num_resamples", num_resamples, minimum=2)
+    convention = prob.model.convention(penalty(l2))
+    sw = None if sample_weight is None else row_weights(sample_weight, X.shape[0], X.dtype)
+    counts = _inference.bootstrap_counts(key, X.shape[0], num_resamples, X.dtype, sw)
+    res = _fit_many(prob, counts, l2, max_steps, gtol)
+    return _inference.bootstrap_std_err(prob.model.rows(res.params, convention), res.status)
