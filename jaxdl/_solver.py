@@ -283,9 +283,10 @@ def gradient_descent(
     (the closed forms do). The step-size history records ``||update||_inf``. Statuses:
     CONVERGED, SEPARABLE, MAX_STEPS, NONFINITE, INVALID_INPUT.
 
-    ``lockstep`` names a ``vmap`` axis the call runs under (a sweep's configurations). Plain
-    ``vmap`` of a while loop with a per-element predicate selects the whole carry every trip,
-    the ``max_steps + 1`` histories included: O(batch x max_steps) work a step. With
+    ``lockstep`` names a ``vmap`` axis the call runs under (any batch of fits, such as a
+    sweep's configurations). Plain ``vmap`` of a while loop with a per-element predicate
+    selects the whole carry every trip, the ``max_steps + 1`` histories included:
+    O(batch x max_steps) work a step. With
     ``lockstep`` the loop runs while any element of the axis runs (one ``psum``), each element
     freezes itself once it stops, and a step writes one history entry per element. The
     results are those of the plain loop.
