@@ -51,8 +51,12 @@ def _violations(path: pathlib.Path, root: pathlib.Path = ROOT) -> list[str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             mod = node.module
             for a in node.names:
-                # jaxdl's own machinery: ``from jaxdl import _fit`` inside the package.
-                own_module = inside and mod == "jaxdl"
+                # jaxdl's own machinery: a private module of one of its packages, imported
+                # inside the package (``from jaxdl import _fit``, ``from jaxdl.sweep import
+                # _plots``).
+                where = root / pathlib.Path(*mod.split(".")) / a.name
+                own_module = inside and mod.startswith("jaxdl") and (
+                    where.with_suffix(".py").exists() or where.is_dir())
                 private = _private(a.name) or (mod.startswith("jaxdl") and any(
                     _private(p) for p in mod.split(".")) and not inside)
                 if private and not own_module:
@@ -75,6 +79,7 @@ def test_no_module_uses_another_modules_private_names():
 def test_the_private_name_scan_can_fail(tmp_path):
     inside = tmp_path / "jaxdl" / "bad.py"
     inside.parent.mkdir()
+    (tmp_path / "jaxdl" / "_fit.py").write_text("")  # a private module of the package
     inside.write_text("from jaxdl import _fit, logistic\nfrom jaxdl.multinomial import _free\n"
                       "m = logistic._inputs\nok = logistic.Model()._replace\n")
     assert _violations(inside, tmp_path) == [

@@ -20,8 +20,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxdl import _fit, _sweeps, batchnorm, cli, logistic, newton, noise, sweep
+from jaxdl import _fit, batchnorm, cli, logistic, newton, noise, sweep
 from jaxdl.results import Status
+from jaxdl.sweep import _builtins as _sweeps
+from jaxdl.sweep import _runner
 
 # Rates inside gradient descent's stable range: beyond it (lr_w >= 0.03 here) the iterates
 # oscillate chaotically and any two roundings part ways, so no two programs agree to 1e-12.
@@ -195,7 +197,7 @@ def test_files_interrupt_and_resume(tmp_path, monkeypatch, gd_table):
         def close(self):
             pass
 
-    monkeypatch.setattr(sweep, "_progress", lambda *a: Bar())
+    monkeypatch.setattr(_runner, "_progress", lambda *a: Bar())
     grid = {"a": [1.0, 2.0, 3.0, 4.0, 5.0], "b": [0.0]}
     t = sweep.run(s, grid, chunk_size=2, out=out, progress=False)
     assert t.interrupted and len(t) == 2

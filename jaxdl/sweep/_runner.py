@@ -1,41 +1,9 @@
-"""Sweeps: one fit or diagnostic over many configurations, in one compiled program.
-
-A sweep is data (:class:`Sweep`): its parameters with their defaults, a ``prepare`` step that
-loads what every configuration shares (the data), and a pure per-configuration function. The
-runner :func:`run` traces the varying parameters, so any number of values is one compilation;
-vmaps the configurations in chunks whose size comes from a memory bound; shards the
-configuration axis over the devices it is given; shows a progress bar; and appends each
-finished chunk's rows to ``OUT/NAME.csv`` (and rewrites ``OUT/NAME.json``) so an interruption
-loses only the running chunk, and ``resume=True`` skips the configurations already written.
-
-A configuration that fails keeps its row, with its status (``invalid_input`` for a negative
-rate, ``max_steps``, ``nonfinite`` ...): a failed fit is data, not an exception.
-
-Parameters marked ``static`` change shapes or loop bounds (a batch size, a step budget): each
-distinct value compiles once; every other parameter is traced.
-
-Example:
-  >>> import jax.numpy as jnp
-  >>> from jaxdl import sweep
-  >>> def config(ctx, *, scale):
-  ...     return {"value": jnp.sum(ctx * scale), "status": jnp.int32(8)}
-  >>> s = sweep.Sweep("scaled-sum", "sum of a scaled vector",
-  ...                 (sweep.Param("scale", (1.0, 2.0), "the factor"),),
-  ...                 prepare=lambda dtype, static: jnp.arange(3, dtype=dtype), config=config)
-  >>> table = sweep.run(s, {"scale": [1.0, 2.0, 3.0]}, progress=False)
-  >>> [float(v) for v in table["value"]], table.rows[0]["status"]
-  ([3.0, 6.0, 9.0], 'completed')
-
-See the [sweeps guide][sweeps] for the built-in sweeps and their plots.
-"""
+"""The sweep runner: configurations, the compiled chunk, its memory bound, devices, progress."""
 
 from __future__ import annotations
 
-import csv
 import functools
 import itertools
-import json
-import math
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -46,87 +14,15 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from jaxdl import (
-    _sweeps,  # noqa: F401  (registers the built-in sweeps)
-    results,
-)
-from jaxdl._sweep_spec import AXIS as AXIS
-from jaxdl._sweep_spec import REGISTRY
-from jaxdl._sweep_spec import Param as Param
-from jaxdl._sweep_spec import Sweep as Sweep
-from jaxdl._sweep_spec import register as register
+from jaxdl import results
+from jaxdl.sweep._files import Writer, check_out, read_done
+from jaxdl.sweep._spec import AXIS, Sweep, get, names
+from jaxdl.sweep._table import Table
 
-__all__ = ["AXIS", "DEFAULT_MAX_MEMORY", "Param", "Sweep", "Table", "chunk_memory", "get", "grid",
-           "names", "plot", "register", "run"]
+__all__ = ["DEFAULT_MAX_MEMORY", "chunk_memory", "clear_compiled", "grid", "plot", "run"]
 
 DEFAULT_MAX_MEMORY = 1 << 30  # bytes per chunk where the device reports no limit (CPU)
 _PROBE_CONFIGS = 256  # configurations per device in the chunk probed for its memory
-
-
-def names() -> list[str]:
-    """The registered sweeps' names."""
-    return list(REGISTRY)
-
-
-def get(name: str) -> Sweep:
-    """The registered sweep ``name`` (a ValueError listing the names otherwise)."""
-    known = names()
-    if name not in REGISTRY:
-        raise ValueError(f"name: expected one of {', '.join(known)}, got {name!r}")
-    return REGISTRY[name]
-
-
-# ---------------------------------------------------------------------------
-# The table of rows
-# ---------------------------------------------------------------------------
-
-
-class Table:
-    """The rows of a sweep, one per configuration, in the order of the configurations.
-
-    ``table[column]`` is a NumPy array of that column; ``len(table)`` the number of rows;
-    ``table.rows`` a list of dicts. ``interrupted`` is True when Ctrl-C stopped the run (the
-    finished rows are kept); ``meta`` holds the sweep name, devices, chunk size, timings.
-    """
-
-    def __init__(self, columns: Sequence[str], rows: list[dict], meta: dict | None = None,
-                 *, interrupted: bool = False):
-        self.columns = list(columns)
-        self.rows = rows
-        self.meta = dict(meta or {})
-        self.interrupted = interrupted
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, column: str) -> np.ndarray:
-        if column not in self.columns:
-            raise KeyError(f"column: expected one of {', '.join(self.columns)}, got {column!r}")
-        return np.asarray([r[column] for r in self.rows])
-
-    def to_pandas(self):
-        """A pandas DataFrame of the rows (needs pandas)."""
-        import pandas as pd
-
-        return pd.DataFrame(self.rows, columns=self.columns)
-
-    def __repr__(self) -> str:
-        head = self.columns[:8]
-        lines = [" ".join(f"{c:>12.12}" for c in head)]
-        for r in self.rows[:10]:
-            lines.append(" ".join(f"{_cell(r[c]):>12.12}" for c in head))
-        more = f"\n... {len(self.rows) - 10} more rows" if len(self.rows) > 10 else ""
-        return (f"Table({self.meta.get('sweep', '')!r}, {len(self.rows)} rows, "
-                f"{len(self.columns)} columns)\n" + "\n".join(lines) + more)
-
-
-def _cell(v: Any) -> str:
-    return f"{v:.6g}" if isinstance(v, float) else str(v)
-
-
-# ---------------------------------------------------------------------------
-# Configurations
-# ---------------------------------------------------------------------------
 
 
 def grid(s: Sweep, values: Mapping[str, Iterable[Any]] | None = None, *,
@@ -201,9 +97,9 @@ def plot(table: Table, path: str) -> None:
     if name not in names():
         raise ValueError(f"table: expected the Table of a built-in sweep {names()}, got "
                          f"{type(table).__name__} of sweep {name!r}")
-    from jaxdl import _sweep_plots
+    from jaxdl.sweep import _plots
 
-    _sweep_plots.plot(table, path)
+    _plots.plot(table, path)
 
 
 def clear_compiled() -> None:
@@ -269,103 +165,6 @@ def _traced_arrays(s: Sweep, cfgs: Sequence[dict], dtype: Any) -> dict:
     return out
 
 
-# ---------------------------------------------------------------------------
-# Files
-# ---------------------------------------------------------------------------
-
-
-def _check_out(out: str | os.PathLike[str]) -> str:
-    out = os.fspath(out)
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise ValueError(f"out: expected a folder, got the file {out!r}")
-    try:
-        os.makedirs(out, exist_ok=True)
-    except OSError as err:
-        raise ValueError(f"out: expected a folder that can be created, got {out!r} "
-                         f"({err.strerror})") from None
-    if not os.access(out, os.W_OK):
-        raise ValueError(f"out: expected a writable folder, got {out!r}")
-    return out
-
-
-def _parse_cell(text: str) -> Any:
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text
-
-
-def _read_done(path: str, columns: list[str]) -> list[dict]:
-    """The finished rows of a CSV written by an earlier run; a torn last line is cut off."""
-    if not os.path.exists(path):
-        return []
-    with open(path, "rb") as f:
-        data = f.read()
-    cut = data.rfind(b"\n") + 1
-    if cut != len(data):  # a kill during a write: keep whole lines only
-        with open(path, "r+b") as f:
-            f.truncate(cut)
-        data = data[:cut]
-    lines = data.decode().splitlines()
-    if not lines:
-        return []
-    header = next(csv.reader([lines[0]]))
-    if header != columns:
-        raise ValueError(f"resume: expected {path!r} to have the columns {', '.join(columns)}, "
-                         f"got {', '.join(header)}; choose another out folder or leave out "
-                         "resume")
-    return [dict(zip(columns, map(_parse_cell, row), strict=True))
-            for row in csv.reader(lines[1:])]
-
-
-class _Writer:
-    def __init__(self, folder: str, name: str, columns: list[str], meta: dict, *,
-                 append: bool):
-        self.csv_path = os.path.join(folder, f"{name}.csv")
-        self.json_path = os.path.join(folder, f"{name}.json")
-        self.columns, self.meta = columns, meta
-        fresh = not (append and os.path.exists(self.csv_path)
-                     and os.path.getsize(self.csv_path) > 0)
-        self.file = open(self.csv_path, "w" if fresh else "a", newline="")  # noqa: SIM115
-        self.csv = csv.writer(self.file)
-        if fresh:
-            self.csv.writerow(columns)
-            self._flush()
-
-    def _flush(self) -> None:
-        self.file.flush()
-        os.fsync(self.file.fileno())
-
-    def write(self, new_rows: list[dict], all_rows: list[dict]) -> None:
-        for r in new_rows:
-            self.csv.writerow([_text(r[c]) for c in self.columns])
-        self._flush()
-        doc = {**self.meta, "columns": self.columns,
-               "rows": [{c: _json(r[c]) for c in self.columns} for r in all_rows]}
-        tmp = self.json_path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(doc, f, indent=1)
-        os.replace(tmp, self.json_path)
-
-    def close(self) -> None:
-        self.file.close()
-
-
-def _text(v: Any) -> str:
-    return repr(v) if isinstance(v, float) else str(v)
-
-
-def _json(v: Any) -> Any:
-    return v if not isinstance(v, float) or math.isfinite(v) else None
-
-
-# ---------------------------------------------------------------------------
-# The runner
-# ---------------------------------------------------------------------------
-
-
 def run(s: Sweep | str, grid_values: Mapping[str, Iterable[Any]] | None = None, *,
         configs: Sequence[Mapping[str, Any]] | None = None, chunk_size: int | None = None,
         max_memory: int | None = None, out: str | os.PathLike[str] | None = None,
@@ -411,7 +210,7 @@ def run(s: Sweep | str, grid_values: Mapping[str, Iterable[Any]] | None = None, 
         raise ValueError(f"max_memory: expected a positive integer (bytes), got {max_memory!r}")
     if resume and out is None:
         raise ValueError("resume: needs out (the folder holding the earlier rows)")
-    folder = _check_out(out) if out is not None else None
+    folder = check_out(out) if out is not None else None
     devices = list(jax.devices() if devices is None else devices)
     if not devices:
         raise ValueError("devices: expected at least one device, got none")
@@ -421,13 +220,13 @@ def run(s: Sweep | str, grid_values: Mapping[str, Iterable[Any]] | None = None, 
     columns = _columns(s, cfgs[0], dtype)
     done: dict[tuple, dict] = {}
     if resume:
-        for r in _read_done(os.path.join(folder, f"{s.name}.csv"), columns):
+        for r in read_done(os.path.join(folder, f"{s.name}.csv"), columns):
             done[_key(s, r)] = r
     todo = [c for c in cfgs if _key(s, c) not in done]
     rows = {k: r for k, r in done.items()}
     meta = {"sweep": s.name, "summary": s.summary, "dtype": str(dtype),
             "devices": len(devices), "configs": len(cfgs), "computed": len(todo)}
-    writer = (_Writer(folder, s.name, columns, meta, append=resume)
+    writer = (Writer(folder, s.name, columns, meta, append=resume)
               if folder is not None else None)
     bar = _progress(len(cfgs), len(cfgs) - len(todo), progress, s.name)
     interrupted, t0, chunks = False, time.perf_counter(), []

@@ -1,8 +1,7 @@
 """What a sweep is, as data: its parameters, the sweep itself, and the registry of sweeps.
 
-:mod:`jaxdl.sweep` (the runner, the table, files and plots) re-exports these names;
-:mod:`jaxdl._sweeps` declares the built-in sweeps with them. Neither imports the other's
-private names, and this module imports neither.
+:mod:`jaxdl.sweep` re-exports these names; the built-in sweeps (``_builtins``) are declared
+with them, and the runner reads the registry.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from typing import Any
 import jax
 import numpy as np
 
-__all__ = ["AXIS", "Param", "Sweep", "REGISTRY", "register"]
+__all__ = ["AXIS", "Param", "Sweep", "REGISTRY", "register", "names", "get"]
 
 # The vmap axis name of a chunk's configurations: a config may use collectives over it (the
 # gradient-descent fits run their loops in lockstep over it: ``_fit.fit(..., lockstep=AXIS)``).
@@ -109,3 +108,16 @@ def register(s: Sweep) -> Sweep:
         raise ValueError(f"sweep: a sweep named {s.name!r} is already registered")
     REGISTRY[s.name] = s
     return s
+
+
+def names() -> list[str]:
+    """The registered sweeps' names."""
+    return list(REGISTRY)
+
+
+def get(name: str) -> Sweep:
+    """The registered sweep ``name`` (a ValueError listing the names otherwise)."""
+    known = names()
+    if name not in REGISTRY:
+        raise ValueError(f"name: expected one of {', '.join(known)}, got {name!r}")
+    return REGISTRY[name]

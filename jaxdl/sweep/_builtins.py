@@ -11,8 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxdl import _fit, _inference, _solver, batchnorm, data, logistic, newton, noise
-from jaxdl._sweep_spec import AXIS, Param, Sweep, register
 from jaxdl.results import Status
+from jaxdl.sweep._spec import AXIS, Param, Sweep, register
 
 _COMPLETED, _INVALID = jnp.int32(Status.COMPLETED), jnp.int32(Status.INVALID_INPUT)
 
