@@ -13,7 +13,7 @@ count cannot be read (no ``/proc``), programs are dropped after every module.
 Two processes by default: with pytest-xdist installed, ``pytest`` runs two workers
 (``-n 2 --dist loadgroup``; ``-n 0`` or ``-p no:xdist`` runs in one process). Each module is
 one group, run whole by one worker (its module fixtures and background processes exist once);
-modules that compile the same programs share a group (``GROUPS``), and the longest groups are
+modules that compile the same programs share a group (``GROUPS``), and the slow groups are
 handed out first (``FIRST``) so that the two workers finish together.
 """
 
@@ -29,7 +29,8 @@ import pytest
 
 # Modules compiling the same programs run in one worker: their group's name.
 GROUPS = {"test_mutation": "registry", "test_verify": "registry"}
-# Groups handed to the workers first, longest first (the rest follow in collection order).
+# Groups handed to the workers first, the slow ones (a slow group handed out last would leave
+# the other worker idle at the end); the rest follow in collection order.
 FIRST = ("test_extremes", "registry", "test_properties", "test_bench", "test_notebooks",
          "test_cli", "test_sharding", "test_sweep", "test_newton", "test_estimators",
          "test_determinism")
