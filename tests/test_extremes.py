@@ -690,7 +690,7 @@ def _ref_net_grads(i, out) -> None:
     # autodiff of net.loss, to rounding of the gradient's size (b1's gradient is 0 in exact
     # arithmetic, batch norm removes it: no per-leaf float32/float64 comparison)
     net, params, _ = _net_parts(i)
-    want = jax.grad(net.loss)(params, *_net_batch(i))
+    want = jax.jit(jax.grad(net.loss))(params, *_net_batch(i))
     size = max(float(jnp.max(jnp.abs(g))) for g in jax.tree.leaves(want))
     for g, w in zip(jax.tree.leaves(out), jax.tree.leaves(want), strict=True):
         assert float(jnp.max(jnp.abs(g - w))) <= 64 * _eps(i.dtype) * size, (g, w)

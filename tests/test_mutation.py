@@ -54,20 +54,25 @@ def mutants(identity, dtype):
     return [(f"x(1+{r:g})", r, 0.0), (f"x(1-{r:g})", -r, 0.0)]
 
 
+def _outcome(name, dtype, seed, rel, add):
+    """The registry's outcome for ``name`` with its closed form perturbed by ``rel``, ``add``."""
+    identity = verify.REGISTRY[name]
+    group = _group(identity)
+    j = group.index(identity)
+    r = [0.0] * len(group)
+    a = [0.0] * len(group)
+    r[j], a[j] = rel, add
+    return _evaluate(group, dtype, seed, TRIALS, rel=r, add=a)[j]
+
+
 def survivors(names=None, dtypes=verify.DTYPES, seeds=SEEDS):
     """Every (identity, dtype, mutant, seed) the registry fails to flag."""
     out = []
     for name in names or sorted(verify.REGISTRY):
-        identity = verify.REGISTRY[name]
-        group = _group(identity)
-        j = group.index(identity)
         for dtype in dtypes:
-            for label, rel, add in mutants(identity, dtype):
-                r = [0.0] * len(group)
-                a = [0.0] * len(group)
-                r[j], a[j] = rel, add
+            for label, rel, add in mutants(verify.REGISTRY[name], dtype):
                 for seed in seeds:
-                    o = _evaluate(group, dtype, seed, TRIALS, rel=r, add=a)[j]
+                    o = _outcome(name, dtype, seed, rel, add)
                     if o.ok:
                         out.append((name, dtype, label, seed, o.max_rel, o.tol))
     return out
@@ -105,16 +110,6 @@ def test_unmutated_program_passes():
                 assert not o.ok, o
                 np.testing.assert_allclose(o.max_abs, r * size, rtol=1e-2 if dtype == "float32"
                                            else 1e-6)
-    # add: closed + a scale, the error is |a| scale (here the identity's own, max|reference|)
+    # add: closed + a scale, the error is |a| in units of the identity's scale
     o = _outcome("logistic.grad_w", "float64", 0, 0.0, 1e-6)
     assert not o.ok and abs(o.max_rel - 1e-6) <= 1e-9, o
-
-
-def _outcome(name, dtype, seed, rel, add):
-    identity = verify.REGISTRY[name]
-    group = _group(identity)
-    j = group.index(identity)
-    r = [0.0] * len(group)
-    a = [0.0] * len(group)
-    r[j], a[j] = rel, add
-    return _evaluate(group, dtype, seed, TRIALS, rel=r, add=a)[j]
