@@ -553,7 +553,9 @@ def test_psd_catches_minus_1e3_relative(dtype):
 # both dtypes on float32-representable inputs; every floating output must come back in the
 # requested dtype, finite, and the float32 result must match the float64 one (which, from the
 # same inputs, is a reference ~1e-9 more accurate) to ``rtol`` (default 64 eps32 ~ 7.6e-6,
-# normwise per output). A new public function without an entry fails
+# normwise per output), or, where no such comparison holds (random draws per dtype, booleans,
+# integer labels, dtype-dependent constants), each dtype's result must pass ``ref``, a check
+# against an independent reference. A new public function without an entry fails
 # test_table_names_every_public_function.
 
 
