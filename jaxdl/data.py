@@ -283,8 +283,19 @@ def load_csv(
         a delimiter that is not one character.
 
     Example:
-      >>> ds = load_csv("my_data.csv", label_column="class")  # doctest: +SKIP
-      >>> ds.X.shape, ds.y[:5]  # doctest: +SKIP
+      >>> import os, tempfile
+      >>> with tempfile.TemporaryDirectory() as folder:
+      ...     path = os.path.join(folder, "points.csv")
+      ...     with open(path, "w") as f:
+      ...         for line in ("height,class,width", "1.5,0,2", "", "-3,1.0,4.25", "0,2,1e3"):
+      ...             print(line, file=f)
+      ...     ds = load_csv(path, label_column="class")
+      >>> ds
+      Dataset(name='points', n=3, d=2, classes=3, target_names=('0', '1', '2'))
+      >>> ds.X, ds.y, ds.feature_names
+      (array([[   1.5 ,    2.  ],
+             [  -3.  ,    4.25],
+             [   0.  , 1000.  ]]), array([0, 1, 2], dtype=int32), ('height', 'width'))
     """
     if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\r\n\"":
         raise ValueError(
@@ -529,7 +540,13 @@ def standardize(X, *, mean=None, scale=None):
     Example:
       >>> ds = load_breast_cancer()
       >>> Xs, mu, sd = standardize(ds.X[:400])
+      >>> bool(np.allclose(mu, ds.X[:400].mean(0))), bool(np.allclose(sd, ds.X[:400].std(0)))
+      (True, True)
+      >>> [round(float(v), 4) for v in (abs(Xs.mean(0)).max(), Xs.std(0).min(), Xs.std(0).max())]
+      [0.0, 1.0, 1.0]
       >>> Xs_test, _, _ = standardize(ds.X[400:], mean=mu, scale=sd)
+      >>> Xs_test.shape, bool(np.allclose(Xs_test * sd[None] + mu[None], ds.X[400:], rtol=1e-5))
+      ((169, 30), True)
     """
     X = jnp.asarray(X)
     if X.ndim != 2:
@@ -763,6 +780,11 @@ def train_test_split(key, X, y, *, test_fraction=0.25):
     Example:
       >>> ds = load_breast_cancer()
       >>> Xtr, ytr, Xte, yte = train_test_split(jax.random.key(0), ds.X, ds.y)
+      >>> Xtr.shape, Xte.shape  # 569 rows: round(0.25 * 569) = 142 held out
+      ((427, 30), (142, 30))
+      >>> rows = sorted(map(tuple, np.column_stack([ds.X, ds.y])))  # every row once, on one side
+      >>> rows == sorted(map(tuple, np.column_stack([np.vstack([Xtr, Xte]), np.r_[ytr, yte]])))
+      True
     """
     X = np.asarray(X)
     y = np.asarray(y)

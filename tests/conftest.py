@@ -9,6 +9,12 @@ worth (thousands of programs) would exhaust the kernel's per-process map limit
 process holding more than half the limit (or resident memory over a quarter of the machine's),
 every compiled program is dropped; the largest module adds about 10,000 maps. Where the map
 count cannot be read (no ``/proc``), programs are dropped after every module.
+
+Two processes by default: with pytest-xdist installed, ``pytest`` runs two workers
+(``-n 2 --dist loadgroup``; ``-n 0`` or ``-p no:xdist`` runs in one process). Each module is
+one group, run whole by one worker (its module fixtures and background processes exist once);
+modules that compile the same programs share a group (``GROUPS``), and the slow groups are
+handed out first (``FIRST``) so that the two workers finish together.
 """
 
 import gc
@@ -20,6 +26,71 @@ import tempfile
 
 import jax
 import pytest
+
+# Modules compiling the same programs run in one worker: their group's name.
+GROUPS = {"test_mutation": "registry", "test_verify": "registry"}
+# Groups handed to the workers first, the slow ones (a slow group handed out last would leave
+# the other worker idle at the end); the rest follow in collection order.
+FIRST = ("test_extremes", "registry", "test_properties", "test_bench", "test_notebooks",
+         "test_cli", "test_sharding", "test_sweep", "test_newton", "test_estimators",
+         "test_determinism")
+WORKERS = 2
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """``-n 2 --dist loadgroup`` unless the command line chose otherwise (``-n``, ``--dist``,
+    ``--pdb``, ``--collect-only``) or xdist is absent or disabled; ``-n N`` alone also gets
+    ``--dist loadgroup``."""
+    opt = config.option
+    if (not config.pluginmanager.hasplugin("xdist") or hasattr(config, "workerinput")
+            or opt.usepdb or opt.collectonly or getattr(opt, "dist", "no") != "no"):
+        return
+    if opt.numprocesses is None:
+        opt.numprocesses = WORKERS
+        opt.tx = ["popen"] * WORKERS
+    if opt.numprocesses in ("auto", "logical") or opt.numprocesses > 0:
+        opt.dist = "loadgroup"
+        opt.loadscopereorder = False  # our order (FIRST), not by test count
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """Tell each xdist worker to group and order its collection (a worker parses the command
+    line again, without the defaults above)."""
+    node.workerinput["jaxdl_loadgroup"] = node.config.option.dist == "loadgroup"
+
+
+def _group(nodeid: str) -> str:
+    module = nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
+    return GROUPS.get(module, module)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadgroup``: each module a group, merged as ``GROUPS`` says, every group run
+    whole by one worker. (xdist's own loadgroup reads ``xdist_group`` marks into node ids, which
+    pytest 9 no longer lets it rewrite.)"""
+    if config.option.dist != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _group(nodeid)
+
+    return ModuleGroups(config, log)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
+    """In an xdist worker (whose collection order is the order groups are handed out): the
+    groups of ``FIRST`` first."""
+    if not getattr(config, "workerinput", {}).get("jaxdl_loadgroup"):
+        return
+    rank = {g: k for k, g in enumerate(FIRST)}
+    items.sort(key=lambda item: rank.get(_group(item.nodeid), len(FIRST)))  # stable
+
 
 # Tests never write the persistent compilation cache, nor do the scripts, CLI runs and notebook
 # kernels they start (they inherit this); tests/test_compilation_cache.py unsets it on purpose.
@@ -76,6 +147,8 @@ def _drop_compiled_programs():
 # uses the ``background`` fixture, the module's processes start as soon as collection ends and
 # run beside the rest of the suite (they compile everything anew, mostly on one core, so they
 # would otherwise queue behind it); the tests read them with ``background[key].result(timeout)``.
+# Under xdist every worker collects every module but runs only its own groups: a worker starts
+# a module's processes when it begins that module (once, in the one worker that runs it).
 
 
 class _Job:
@@ -118,13 +191,27 @@ def _start_jobs(config: pytest.Config, module) -> dict:
     return state["modules"][module.__name__]
 
 
+_NEEDS_JOBS = pytest.StashKey[set]()
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     if session.config.option.collectonly:
         return
+    needs = session.config.stash.setdefault(_NEEDS_JOBS, set())
+    worker = hasattr(session.config, "workerinput")
     for item in session.items:
         module = getattr(item, "module", None)
         if hasattr(module, "BACKGROUND") and "background" in getattr(item, "fixturenames", ()):
-            _start_jobs(session.config, module)
+            needs.add(module.__name__)
+            if not worker:
+                _start_jobs(session.config, module)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _start_background_with_the_module(request):
+    """Under xdist: start this module's processes with its first test (see above)."""
+    if request.module.__name__ in request.config.stash.get(_NEEDS_JOBS, ()):
+        _start_jobs(request.config, request.module)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -1,4 +1,5 @@
-"""jaxdl.enable_compilation_cache: opt-in, writes compiled programs, a fresh process reuses them.
+"""jaxdl.enable_compilation_cache: opt-in, writes compiled programs, a fresh process reuses them
+(JAX's cache-hit events say so).
 
 The suite runs with JAXDL_NO_CACHE=1 (tests/conftest.py); the processes started here unset it,
 with their own cache folder under tmp_path.
@@ -6,32 +7,44 @@ with their own cache folder under tmp_path.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 
 import jax
+import numpy as np
 import pytest
 
 import jaxdl
 from jaxdl import cli
 
+# JAX's own signal: jax.monitoring events, counted for every program the process compiles.
 PROGRAM = """
-import sys
+import json, sys
 import jax, jax.numpy as jnp
 import jaxdl
+counts = {"hits": 0, "misses": 0}
+def listen(event, **kwargs):
+    if event == "/jax/compilation_cache/cache_hits":
+        counts["hits"] += 1
+    elif event == "/jax/compilation_cache/cache_misses":
+        counts["misses"] += 1
+jax.monitoring.register_event_listener(listen)
 folder = jaxdl.enable_compilation_cache(sys.argv[1])
 assert folder == sys.argv[1], (folder, sys.argv[1])
 scale = float(sys.argv[2])
-print(float(jax.jit(lambda x: jnp.sum(jnp.sin(x) * scale))(jnp.arange(8.0))))
+value = float(jax.jit(lambda x: jnp.sum(jnp.sin(x) * scale))(jnp.arange(8.0)))
+print(json.dumps({"value": value, **counts}))
 """
 
 
-def _run(folder, scale: str) -> None:
+def _run(folder, scale: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "JAXDL_NO_CACHE"}
     env["JAX_PLATFORMS"] = "cpu"
-    subprocess.run([sys.executable, "-c", PROGRAM, str(folder), scale], env=env, check=True,
-                   capture_output=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", PROGRAM, str(folder), scale], env=env,
+                         check=True, capture_output=True, text=True, timeout=120)
+    return json.loads(out.stdout.splitlines()[-1])
 
 
 def _entries(folder) -> set[str]:
@@ -40,13 +53,17 @@ def _entries(folder) -> set[str]:
 
 def test_a_fresh_process_reuses_the_programs_it_wrote(tmp_path):
     folder = tmp_path / "xla"
-    _run(folder, "2.0")
-    first = _entries(folder)
-    assert first, "the first process wrote no compiled program"
-    _run(folder, "2.0")  # the same program: loaded, nothing new written
-    assert _entries(folder) == first
-    _run(folder, "3.0")  # another program (the constant differs): one more entry
-    assert len(_entries(folder) - first) >= 1
+    first = _run(folder, "2.0")
+    written = _entries(folder)
+    assert first["misses"] >= 1 and first["hits"] == 0, first
+    assert written, "the first process wrote no compiled program"
+    again = _run(folder, "2.0")  # the same programs: every one loaded, none compiled
+    assert again["hits"] == first["misses"] and again["misses"] == 0, (first, again)
+    assert again["value"] == first["value"] == pytest.approx(2 * np.sin(np.arange(8.0)).sum())
+    other = _run(folder, "3.0")  # another program (the constant differs): a miss, a new entry
+    assert other["misses"] >= 1, other
+    assert len(_entries(folder) - written) >= 1
+    assert other["value"] == pytest.approx(3 * np.sin(np.arange(8.0)).sum())
 
 
 def test_no_cache_env_changes_nothing(monkeypatch):

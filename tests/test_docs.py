@@ -57,6 +57,13 @@ def test_collector_finds_the_examples():
         assert known in names, sorted(names)
 
 
+def test_every_example_compares_an_output():
+    # An example that is all ``+SKIP``, or that prints nothing, runs without checking anything.
+    silent = [t.name for t in EXAMPLES
+              if not any(e.want.strip() for e in t.examples if not e.options.get(doctest.SKIP))]
+    assert not silent, f"examples with no output to compare: {silent}"
+
+
 @pytest.mark.parametrize("test", EXAMPLES, ids=lambda t: t.name)
 def test_docstring_example(test):
     runner = doctest.DocTestRunner(optionflags=_FLAGS)

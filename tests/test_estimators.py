@@ -1,5 +1,6 @@
 """jaxdl.estimators.LogisticRegression: scikit-learn's own checks, pipelines, grid search."""
 
+import os
 import subprocess
 import sys
 import warnings
@@ -20,9 +21,43 @@ from jaxdl import data  # noqa: E402
 from jaxdl.estimators import LogisticRegression  # noqa: E402
 
 
-@parametrize_with_checks([LogisticRegression()])
+def _check_name(param) -> str:
+    check = (param.values if hasattr(param, "values") else param)[1]
+    return getattr(check, "func", check).__name__
+
+
+# scikit-learn's array-API check needs SCIPY_ARRAY_API set before scipy is first imported (else it
+# skips): it runs in a fresh process below; every other check runs here.
+_CHECKS = parametrize_with_checks([LogisticRegression()])
+assert any(_check_name(p) == "check_array_api_input" for p in _CHECKS.args[1])
+_CHECKS = pytest.mark.parametrize(
+    _CHECKS.args[0], [p for p in _CHECKS.args[1] if _check_name(p) != "check_array_api_input"],
+    **_CHECKS.kwargs)
+
+_ARRAY_API = """
+from sklearn.utils.estimator_checks import check_array_api_input
+from jaxdl.estimators import LogisticRegression
+check_array_api_input("LogisticRegression", LogisticRegression(), "numpy", check_values=True,
+                      check_sample_weight=True, expect_only_array_outputs=True)
+print("checked")
+"""
+
+
+def BACKGROUND(start):
+    start("array_api", [sys.executable, "-c", _ARRAY_API],
+          env={**os.environ, "SCIPY_ARRAY_API": "1"})
+
+
+@_CHECKS
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_sklearn_array_api_check(background):
+    # Fit, attributes and every method's output under array_api_dispatch equal the NumPy run
+    # (namespace, shape, dtype and values).
+    code, out, err = background["array_api"].result(timeout=300)
+    assert code == 0 and out.strip() == "checked", err
 
 
 def test_import_jaxdl_does_not_import_sklearn():
@@ -63,9 +98,11 @@ def test_pipeline_and_solvers(cancer, solver, tol, max_iter, rtol):
     assert clf.status_ == "converged" and clf.n_iter_.shape == (1,)
     assert clf.coef_.shape == (1, 30) and clf.intercept_.shape == (1,)
     assert pipe.score(X, y) > 0.97
-    newton = make_pipeline(StandardScaler(), LogisticRegression(l2=1.0)).fit(X, y)[-1]
-    np.testing.assert_allclose(clf.coef_, newton.coef_, rtol=rtol,
-                               atol=rtol * np.max(np.abs(newton.coef_)))
+    # l2 = 1 / C (see above): scikit-learn's own Newton solver at a tight tolerance
+    ref = make_pipeline(StandardScaler(), SkLogisticRegression(
+        C=1.0, solver="newton-cholesky", tol=1e-14, max_iter=1000)).fit(X, y)[-1]
+    for ours, theirs in ((clf.coef_, ref.coef_), (clf.intercept_, ref.intercept_)):
+        np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=rtol * np.max(np.abs(theirs)))
 
 
 def test_grid_search_over_l2(cancer):
@@ -73,8 +110,18 @@ def test_grid_search_over_l2(cancer):
     grid = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression()),
                         {"logisticregression__l2": [0.1, 1.0, 10.0]}, cv=3)
     grid.fit(X, y)
-    assert grid.best_params_["logisticregression__l2"] in (0.1, 1.0, 10.0)
-    assert grid.best_score_ > 0.95
+    # The same search over scikit-learn's estimator at C = 1 / l2, on the same folds: the same
+    # fold scores (l2 reaches the fit through set_params and clone), so the same choice.
+    ref = GridSearchCV(make_pipeline(StandardScaler(), SkLogisticRegression(
+        solver="newton-cholesky", tol=1e-14, max_iter=1000)),
+        {"logisticregression__C": [10.0, 1.0, 0.1]}, cv=3).fit(X, y)
+    for k in range(3):
+        np.testing.assert_array_equal(grid.cv_results_[f"split{k}_test_score"],
+                                      ref.cv_results_[f"split{k}_test_score"])
+    assert len(set(grid.cv_results_["mean_test_score"])) > 1  # the penalty changes the scores
+    assert grid.best_params_["logisticregression__l2"] == 1 / ref.best_params_[
+        "logisticregression__C"]
+    assert grid.best_score_ == ref.best_score_ > 0.95
 
 
 def test_multiclass_goes_through_softmax():

@@ -50,6 +50,29 @@ def test_gd_rates_rows_equal_single_fits(gd_table):
         assert r["status"] == res.status_name and r["steps"] == int(res.steps)
         _close(r["loss"], res.loss)
         _close(r["grad_norm"], res.grad_norm)
+        assert r["diverged"] == _diverged(res) == 0
+
+
+def _diverged(res) -> int:
+    """1 if the loss is not finite or rose by more than rounding (1e-10 of its start) at some
+    step of ``res.loss_history`` (NaN past the last step), computed in NumPy."""
+    h = np.asarray(res.loss_history, float)
+    h = h[~np.isnan(h)]
+    return int(not np.isfinite(float(res.loss)) or np.max(np.diff(h)) > 1e-10 * abs(h[0]))
+
+
+def test_gd_rates_diverged_column_flags_rates_past_stability():
+    # lr_w = 0.3 is past gradient descent's stable range here (the loss rises); 0.003 is not
+    t = sweep.run("gd-rates", {"lr_w": [0.003, 0.3], "lr_b": [0.001, 0.03], "max_steps": [300]},
+                  chunk_size=4, progress=False)
+    X, y = _sweeps._breast_cancer("float64")
+    flags = []
+    for r in t.rows:
+        res = logistic.fit_gd(X, y, lr_w=r["lr_w"], lr_b=r["lr_b"], l2=r["l2"],
+                              gtol=r["gtol"], max_steps=r["max_steps"])
+        flags.append(r["diverged"])
+        assert r["diverged"] == _diverged(res), r
+    assert flags == [0, 0, 1, 1]
 
 
 def test_lockstep_loop_equals_plain_vmap():
@@ -126,13 +149,21 @@ def test_noise_and_batchnorm_rows_equal_the_topic_functions():
                               num_samples=1000)
         _close([r[f"mc_grad_{j}"] for j in range(3)], m)
         _close([r[f"std_err_{j}"] for j in range(3)], se)
-        _close([r[f"exact_{j}"] for j in range(3)], noise.expected_grad(w, x, yd,
-                                                                        sigma=r["sigma"]))
+        exact = noise.expected_grad(w, x, yd, sigma=r["sigma"])
+        _close([r[f"exact_{j}"] for j in range(3)], exact)
+        # the largest |Monte-Carlo - exact| in standard errors (divided by 1 where se is 0)
+        m, se, exact = (np.asarray(a, float) for a in (m, se, exact))
+        _close(r["max_z"], np.max(np.abs(m - exact) / np.where(se > 0, se, 1)))
     b = sweep.run("batchnorm-n", {"n": [4, 64]}, progress=False)
     demo = batchnorm.seed_limit_demo([4, 64], jax.random.key(0), dtype=jnp.float64)
     _close(b["jacobian_gap"], demo.jacobian_gap)
     _close(b["jacobian_gap"], 1 / b["n"])
     _close(b["gradient_gap"], demo.gradient_gap)
+    # |gamma mean(g)| with g ~ N(1, 1) over n draws, gamma = 1.5: within 5 standard errors of
+    # 1.5, and equal to the gradient gap (what the seed's limit drops)
+    for n, gmg in zip(b["n"], b["gamma_mean_g"], strict=True):
+        assert abs(gmg - 1.5) <= 5 * 1.5 / np.sqrt(n), (n, gmg)
+    _close(b["gamma_mean_g"], b["gradient_gap"], rtol=64 * np.finfo(float).eps)
 
 
 def test_l2_path_rows_equal_fit_newton_and_bootstrap():
@@ -145,6 +176,12 @@ def test_l2_path_rows_equal_fit_newton_and_bootstrap():
         bs = logistic.bootstrap(X, y, key=jax.random.key(0), num_resamples=8, l2=r["l2"])
         _close([r[f"std_err_{j}"] for j in range(31)], bs.std_err)
         assert r["num_ok"] == int(bs.num_ok) and r["status"] == "converged"
+        # the 95% bands: 2.5% and 97.5% quantiles of the converged refits (NumPy, linear)
+        kept = np.asarray(bs.params, float)[np.asarray(bs.status) == int(Status.CONVERGED)]
+        lo, hi = np.quantile(kept, [0.025, 0.975], axis=0)
+        _close([r[f"lo_{j}"] for j in range(31)], lo)
+        _close([r[f"hi_{j}"] for j in range(31)], hi)
+        assert np.all(lo < hi)
 
 
 def _counting_sweep():
