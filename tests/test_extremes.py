@@ -32,7 +32,7 @@ import numpy as np
 import optax
 import pytest
 
-from jaxdl import batchnorm, checks, logistic, mlp, newton, noise, softmax, verify
+from jaxdl import batchnorm, checks, logistic, mlp, multinomial, newton, noise, softmax, verify
 from jaxdl.verify.core import check
 
 TRIALS = 2  # the trial count of tests/test_verify.py and test_mutation.py (shared programs)
@@ -888,6 +888,8 @@ TABLE: dict[str, Call | Free | Covered] = {
     "checks.vector": Call(lambda i: __import__("jaxdl").checks.vector(
         "w", i.w, 2, "one weight per column of X")),
     # sweep (configurations are Python values; the rows' dtype follows run's dtype=)
+    "sweep.plot": Free("draws a built-in sweep's Table as a PNG (tests/test_sweep.py and the "
+                       "documentation's plots run it); no array computation of its own"),
     "sweep.run": Covered("test_sweep.py::test_run_and_chunk_memory_in_both_dtypes"),
     "sweep.chunk_memory": Covered("test_sweep.py::test_run_and_chunk_memory_in_both_dtypes"),
     "sweep.grid": Free("builds Python configurations (floats, ints, choice names)"),
@@ -934,25 +936,40 @@ TABLE: dict[str, Call | Free | Covered] = {
     "softmax.cross_entropy": Covered(_EXT + "test_softmax_k1000_extreme_spreads"),
     "softmax.ce_grad": Covered(_EXT + "test_softmax_k1000_extreme_spreads"),
     "softmax.ce_hessian": Covered(_EXT + "test_ce_hessian_psd_and_null_vector"),
-    "softmax.fit_newton": Call(lambda i: _fit_summary(softmax.fit_newton(
+    # multinomial (the K-class regression; softmax.fit_newton etc. are the same functions)
+    "multinomial.loss": Call(lambda i: multinomial.loss(i.W2[:, :2], i.b2, i.X,
+                                                        jnp.asarray([0, 1, 2, 0, 1, 2]), l2=0.5)),
+    "multinomial.grad": Call(lambda i: multinomial.grad(i.W2[:, :2], i.b2, i.X,
+                                                        jnp.asarray([0, 1, 2, 0, 1, 2]), l2=0.5)),
+    "multinomial.hessian": Call(lambda i: multinomial.hessian(i.W2[:, :2], i.b2, i.X, l2=0.5)),
+    "multinomial.fit_newton": Call(lambda i: _fit_summary(multinomial.fit_newton(
         i.fitX, i.fitk, l2=1.0))[::2], 1e-5),
-    "softmax.fit_gd": Call(lambda i: _fit_summary(softmax.fit_gd(
+    "multinomial.fit_gd": Call(lambda i: _fit_summary(multinomial.fit_gd(
         i.fitX, i.fitk, lr=0.01, max_steps=100))[:1], 1e-5),
-    "softmax.predict": Call(lambda i: softmax.predict(i.z.T, i.b2, i.X), None,
-                            ref=_ref_softmax_predict),
-    "softmax.predict_proba": Jit(lambda i: softmax.predict_proba(i.W2[:, :2], i.b2, i.X)),
-    "softmax.accuracy": Call(lambda i: softmax.accuracy(i.W2[:, :2], i.b2, i.X,
-                                                        jnp.asarray([0, 1, 2, 0, 1, 2]))),
-    "softmax.fit_lbfgs": Call(lambda i: _fit_summary(softmax.fit_lbfgs(
+    "multinomial.predict": Call(lambda i: multinomial.predict(i.z.T, i.b2, i.X), None,
+                                ref=_ref_softmax_predict),
+    "multinomial.predict_proba": Jit(lambda i: multinomial.predict_proba(i.W2[:, :2], i.b2,
+                                                                         i.X)),
+    "multinomial.accuracy": Call(lambda i: multinomial.accuracy(
+        i.W2[:, :2], i.b2, i.X, jnp.asarray([0, 1, 2, 0, 1, 2]))),
+    "multinomial.fit_lbfgs": Call(lambda i: _fit_summary(multinomial.fit_lbfgs(
         i.fitX, i.fitk, l2=1.0))[::2], 1e-5),
-    "softmax.fit_newton_many": Call(lambda i: _fit_summary(softmax.fit_newton_many(
+    "multinomial.fit_newton_many": Call(lambda i: _fit_summary(multinomial.fit_newton_many(
         i.fitX, i.fitk, l2=jnp.asarray([0.5, 1.0], i.dtype)))[::2], 1e-5),
-    "softmax.inference": Call(lambda i: _inference(softmax, i.fitX, i.fitk), 1e-4),
-    "softmax.bootstrap": Call(lambda i: softmax.bootstrap(
+    "multinomial.inference": Call(lambda i: _inference(multinomial, i.fitX, i.fitk), 1e-4),
+    "multinomial.bootstrap": Call(lambda i: multinomial.bootstrap(
         i.fitX, i.fitk, key=jax.random.key(0), num_resamples=4, l2=1.0), 1e-4,
         ref=_ref_bootstrap),
-    "softmax.summary": Free("formats an Inference (arrays already checked above) as text"),
-    "softmax.gd_step_bound": Call(lambda i: jnp.asarray(softmax.gd_step_bound(i.X), i.dtype)),
+    "multinomial.summary": Free("formats an Inference (arrays already checked above) as text"),
+    "multinomial.gd_step_bound": Call(lambda i: jnp.asarray(multinomial.gd_step_bound(i.X),
+                                                            i.dtype)),
+    "multinomial.fit_classifier": Call(lambda i: _fit_summary(multinomial.fit_classifier(
+        i.fitX, i.fitk, num_classes=3, l2=1.0))[::2], 1e-5),
+    "multinomial.classifier_step_bound": Call(lambda i: jnp.asarray(
+        multinomial.classifier_step_bound(i.X, num_classes=2), i.dtype)),
+    "multinomial.predict_classifier": Call(
+        lambda i: multinomial.predict_classifier((i.z.T, i.b2), i.X), None,
+        ref=_ref_softmax_predict),
     # batchnorm
     "batchnorm.forward": Covered(_EXT + "test_batchnorm_zero_variance_feature"),
     "batchnorm.backward": Covered(_EXT + "test_batchnorm_zero_variance_feature"),
