@@ -14,7 +14,7 @@ from jaxdl import _fit, _inference, _solver, batchnorm, data, logistic, newton, 
 from jaxdl.results import Status
 from jaxdl.sweep._spec import AXIS, Param, Sweep, register
 
-_COMPLETED, _INVALID = jnp.int32(Status.COMPLETED), jnp.int32(Status.INVALID_INPUT)
+_COMPLETED, _INVALID = np.int32(Status.COMPLETED), np.int32(Status.INVALID_INPUT)
 
 
 @functools.lru_cache(maxsize=4)
