@@ -309,10 +309,18 @@ def gd_step_bound(family: type, X: Any, l2: Any, sample_weight: Any = None) -> f
     bound (the Hessian of the weighted objective is at most ``c A^T diag(sw) A + l2``)."""
     X = checks.float_array("X", X, shape=("n", "d"), min_size=1)
     checks.scalar("l2", l2, low=0)
+    sw = (jnp.ones((X.shape[0],), X.dtype) if sample_weight is None
+          else row_weights(sample_weight, X.shape[0], X.dtype))
+    return float(1.0 / (_largest_gram_eigenvalue(X, sw) * family.curvature + l2))
+
+
+@jax.jit
+def _largest_gram_eigenvalue(X: jax.Array, sw: jax.Array) -> jax.Array:
+    """``||sqrt(sw) [X, 1]||_2^2`` as the largest eigenvalue of the ``(d+1, d+1)`` Gram matrix:
+    an SVD of the ``n x (d+1)`` matrix itself would allocate ``n x n`` on some backends."""
     A = jnp.concatenate([X, jnp.ones((X.shape[0], 1), X.dtype)], axis=1)
-    if sample_weight is not None:
-        A = A * jnp.sqrt(row_weights(sample_weight, X.shape[0], X.dtype))[:, None]
-    return float(1.0 / (jnp.linalg.norm(A, 2) ** 2 * family.curvature + l2))
+    G = _linalg.matmul((A * sw[:, None]).T, A)
+    return jnp.linalg.eigvalsh(0.5 * (G + G.T))[-1]
 
 
 # ----------------------------------------------------------------------------------------------
