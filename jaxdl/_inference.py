@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxdl import checks, results
+from jaxdl import results
 from jaxdl.results import Status
 
 __all__ = ["Inference", "Bootstrap", "compute", "raise_if_failed", "raise_if_fit_failed",
@@ -250,23 +250,6 @@ def stationary_tol(grad_norm: jax.Array, X: jax.Array, nobs: jax.Array) -> jax.A
 
 # ----------------------------------------------------------------------------------------------
 # The summary table.
-
-
-def summary(inf: Inference, *, model: str, ndim: int, feature_names: Any, dep_variable: str,
-            blocks: Any, what: str) -> str:
-    """Validate an eager, unbatched, valid :class:`Inference` of rank ``ndim``, then
-    :func:`render` it (the models' ``summary`` wrappers)."""
-    if not isinstance(inf, Inference):
-        raise TypeError(f"inference: expected an Inference (from inference()), got "
-                        f"{type(inf).__name__}")
-    if not checks.is_concrete(inf.status):
-        raise ValueError("inference: expected concrete values (summary is eager), got tracers")
-    if np.ndim(inf.status) != 0 or np.ndim(inf.params) != ndim:
-        raise ValueError(f"inference: expected one fit's inference (params of rank {ndim}), got "
-                         f"params of shape {tuple(np.shape(inf.params))}")
-    raise_if_failed(inf, fit_status=inf.status, what=what)
-    return render(inf, model=model, feature_names=feature_names, blocks=blocks,
-                             dep_variable=str(dep_variable))
 
 
 

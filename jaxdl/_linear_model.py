@@ -175,6 +175,11 @@ def _gd_rates(lr: Any, lr_w: Any, lr_b: Any, optimizer: Any) -> tuple[Any, Any]:
     return lr_w, lr_b
 
 
+def _tolerance(gtol: Any) -> Any:
+    """``gtol``: None (the dtype's default) or a real > 0."""
+    return None if gtol is None else checks.scalar("gtol", gtol, low=0, low_open=True)
+
+
 def _features(X: Any) -> jax.Array:
     """``X (n, d)``, floating, finite, at least one row and one column: the one scan of X."""
     X = checks.float_array("X", X, shape=("n", "d"))
@@ -265,7 +270,7 @@ def fit(family: type, solver: str, X: Any, y: Any, *, l2: Any = 0.0, max_steps: 
     penalty(l2)
     max_steps = checks.positive_int("max_steps", max_steps)
     memory = checks.positive_int("memory", memory)
-    gtol = _solver.default_gtol(gtol, X.dtype)
+    gtol = _solver.default_gtol(_tolerance(gtol), X.dtype)
     # Mixed precision pays where forming X^T S X dominates (large n d^2); small problems take
     # the simpler path in the input dtype (and compile faster).
     big = X.shape[0] * X.shape[1] ** 2 >= MIXED_MIN_WORK
@@ -299,7 +304,7 @@ def _fit_many(prob: Problem, sample_weight: Any, l2: Any, max_steps: Any,
                          f"{theta0.shape[0]}")
     theta0 = jnp.broadcast_to(theta0, (b, theta0.shape[-1]))
     max_steps = checks.positive_int("max_steps", max_steps)
-    gtol = _solver.default_gtol(gtol, X.dtype)
+    gtol = _solver.default_gtol(_tolerance(gtol), X.dtype)
     return _fit.fit_many(prob.model, X, prob.y, theta0, l2, jnp.asarray(gtol, X.dtype), sw,
                          max_steps=max_steps, cold=prob.cold)
 
@@ -404,11 +409,21 @@ def inference(family: type, result: FitResult, X: Any, y: Any, *, l2: Any = 0.0,
 
 def summary(family: type, inf: Inference, *, feature_names: Any = None, class_names: Any = None,
             dep_variable: str = "y") -> str:
-    """The statsmodels-style table of one :class:`Inference` of ``family``'s model."""
+    """The statsmodels-style table of one :class:`Inference` of ``family``'s model: eager,
+    unbatched and valid (a failed inference raises naming its status)."""
+    what = f"{family.name}.summary"
+    if not isinstance(inf, Inference):
+        raise TypeError(f"inference: expected an Inference (from inference()), got "
+                        f"{type(inf).__name__}")
+    if not checks.is_concrete(inf.status):
+        raise ValueError("inference: expected concrete values (summary is eager), got tracers")
     ndim, blocks = family.blocks(inf, class_names, dep_variable)
-    return _inference.summary(inf, model=family.summary_name, ndim=ndim,
-                              feature_names=feature_names, dep_variable=dep_variable,
-                              blocks=blocks, what=f"{family.name}.summary")
+    if np.ndim(inf.status) != 0 or np.ndim(inf.params) != ndim:
+        raise ValueError(f"inference: expected one fit's inference (params of rank {ndim}), got "
+                         f"params of shape {tuple(np.shape(inf.params))}")
+    _inference.raise_if_failed(inf, fit_status=inf.status, what=what)
+    return _inference.render(inf, model=family.summary_name, feature_names=feature_names,
+                             blocks=blocks, dep_variable=str(dep_variable))
 
 
 def bootstrap(family: type, X: Any, y: Any, *, key: Any, num_resamples: Any = 200,

@@ -222,3 +222,24 @@ def test_the_scan_count_can_fail(scans):
     y = (jnp.arange(60) % 2).astype(X.dtype)
     logistic.inference(logistic.fit_newton(X, y), X, y)
     assert len(scans) == 2
+
+
+# Validation once: the machinery below the public boundary (the compiled fits, the loops, the
+# Newton steps, the Gram products, the dense products, the inference arithmetic) trusts its
+# inputs and calls no check; jaxdl._linear_model is the boundary of the linear models.
+BELOW_THE_BOUNDARY = ("_fit.py", "_solver.py", "_newton_step.py", "_gram.py", "_linalg.py",
+                      "_inference.py")
+
+
+def test_the_machinery_below_the_boundary_calls_no_check():
+    found = []
+    for name in BELOW_THE_BOUNDARY:
+        tree = ast.parse((ROOT / "jaxdl" / name).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
+                    node.value.id == "checks":
+                found.append(f"{name}:{node.lineno}: checks.{node.attr}")
+            if isinstance(node, ast.ImportFrom) and node.module == "jaxdl" and any(
+                    a.name == "checks" for a in node.names):
+                found.append(f"{name}:{node.lineno}: imports checks")
+    assert not found, found
