@@ -36,8 +36,9 @@ __all__ = ["Inference", "Bootstrap", "compute", "raise_if_failed", "raise_if_fit
 class Inference(NamedTuple):
     """Wald inference for one fit (a pytree: passes through jit and vmap).
 
-    ``theta = [w; b]`` (b last) for logistic regression; for softmax regression the free rows
-    ``(K-1, d+1)`` of ``[W, b]`` (the last class is the reference). ``params``, ``std_err``,
+    ``theta = [w; b]`` (b last) for logistic regression; for the K-class model without a
+    penalty the free rows ``(K-1, d+1)`` of ``[W, b]`` (the last class is the reference), with
+    ``l2 > 0`` all K rows, each column centred. ``params``, ``std_err``,
     ``z``, ``p_value``, ``ci_low`` and ``ci_high`` have the parameters' shape; ``cov`` is
     ``(p, p)`` over the parameters flattened row-major (``p = params.size``).
 

@@ -19,7 +19,7 @@ def check_classes(y, *, num_classes: int | None = None, min_per_class: int = 1) 
     too few has no well-defined fit (its intercept runs off to minus infinity), so it is an
     error here rather than a surprise in the fit.  ``K`` is ``num_classes`` when given,
     else ``max(y) + 1``.  A binary problem (``K == 2``) is logistic regression; ``K > 2``
-    is softmax regression.
+    is the K-class model (:func:`jaxdl.multinomial.fit_classifier`).
 
     Args:
       y: class ids, shape ``(n,)`` (NumPy or JAX).
