@@ -30,9 +30,10 @@ from jaxdl._inference import Bootstrap, Inference
 from jaxdl.results import FitResult
 
 __all__ = ["Model", "Problem", "problem", "fit", "fit_many", "gd_step_bound", "predict_proba",
-           "predict", "accuracy", "inference", "summary", "bootstrap", "penalty", "row_weights"]
+           "predict", "accuracy", "inference", "summary", "bootstrap", "penalty", "row_weights",
+           "params"]
 
-SOLVERS = ("gd", "newton", "lbfgs")
+SOLVERS = _fit.SOLVERS
 PRECISIONS = ("auto", "mixed", "full")
 # precision="auto" uses the mixed-precision Newton step when n * d^2 is at least this.
 MIXED_MIN_WORK = 10_000_000
@@ -332,7 +333,7 @@ def _largest_gram_eigenvalue(X: jax.Array, sw: jax.Array) -> jax.Array:
 # Predictions.
 
 
-def _params(family: type, w: Any, b: Any, X: Any) -> tuple[Any, jax.Array, jax.Array,
+def params(family: type, w: Any, b: Any, X: Any) -> tuple[Any, jax.Array, jax.Array,
                                                           jax.Array]:
     """The model of the parameters ``(w, b)`` and the three arrays in one dtype."""
     X = checks.float_array("X", X, shape=("n", "d"))
@@ -343,19 +344,19 @@ def _params(family: type, w: Any, b: Any, X: Any) -> tuple[Any, jax.Array, jax.A
 
 def predict_proba(family: type, w: Any, b: Any, X: Any) -> jax.Array:
     """The model's probabilities at ``(w, b)`` for the rows of ``X``."""
-    model, w, b, X = _params(family, w, b, X)
+    model, w, b, X = params(family, w, b, X)
     return model.proba(model.logits(w, b, X))
 
 
 def predict(family: type, w: Any, b: Any, X: Any) -> jax.Array:
     """The predicted class ids (int32)."""
-    model, w, b, X = _params(family, w, b, X)
+    model, w, b, X = params(family, w, b, X)
     return model.classify(model.logits(w, b, X))
 
 
 def accuracy(family: type, w: Any, b: Any, X: Any, y: Any) -> jax.Array:
     """The fraction of rows whose predicted class is ``y``."""
-    model, w, b, X = _params(family, w, b, X)
+    model, w, b, X = params(family, w, b, X)
     y = model.labels(y, X.shape[0], X.dtype)
     pred = model.classify(model.logits(w, b, X))
     return jnp.mean((pred == y.astype(pred.dtype)).astype(X.dtype))
@@ -392,7 +393,7 @@ def inference(family: type, result: FitResult, X: Any, y: Any, *, l2: Any = 0.0,
     """Wald inference for one fit of ``family``'s model (see the models' ``inference``)."""
     what = f"{family.name}.inference"
     w, b = result.params
-    model, w, b, X = _params(family, w, b, X)
+    model, w, b, X = params(family, w, b, X)
     n = X.shape[0]
     y = model.labels(y, n, X.dtype)
     sw = row_weights(sample_weight, n, X.dtype)

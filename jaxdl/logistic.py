@@ -57,25 +57,15 @@ __all__ = [
 
 def _inputs(w: Any, b: Any, X: Any, y: Any | None):
     """Validate (w, b, X, y) for the Q1 closed forms; return jax arrays of one float dtype."""
-    X = checks.float_array("X", X, shape=("n", "d"))
+    _, w, b, X = _linear_model.params(Model, w, b, X)  # X checked and scanned once
     n, d = X.shape
     if n == 0 or d == 0:
         raise ValueError(
             f"X: expected at least one row and one column (shape (n, d) with n, d >= 1), "
             f"got shape ({n}, {d})"
         )
-    w = checks.float_array("w", w, ndim=1)
-    if w.shape != (d,):
-        raise ValueError(
-            f"w: expected shape ({d},) (one weight per column of X), got shape {tuple(w.shape)}"
-        )
-    b = checks.float_array("b", b)
-    if b.ndim != 0:
-        raise ValueError(f"b: expected a scalar (shape ()), got shape {tuple(b.shape)}")
-    dtype = checks.common_dtype(X=X, w=w, b=b)
-    X, w, b = X.astype(dtype), w.astype(dtype), b.astype(dtype)
     if y is not None:
-        y = checks.binary_labels("y", y, n, dtype)
+        y = checks.binary_labels("y", y, n, X.dtype)
     return w, b, X, y
 
 

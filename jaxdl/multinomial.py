@@ -323,10 +323,8 @@ def _num_classes(y: Any, n: int, num_classes: int | None) -> int:
 
 def _params(W: Any, b: Any, X: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
     """``(W, b, X)`` for the closed forms, checked and in one dtype."""
-    X = checks.float_array("X", X, shape=("n", "d"))
-    _, W, b = Model.of_params(W, b, X.shape[1])
-    dtype = checks.common_dtype(X=X, W=W, b=b)
-    return W.astype(dtype), b.astype(dtype), X.astype(dtype)
+    _, W, b, X = _linear_model.params(Model, W, b, X)
+    return W, b, X
 
 
 # ----------------------------------------------------------------------------------------------

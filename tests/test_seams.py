@@ -206,10 +206,12 @@ def scans(monkeypatch):
                                           num_resamples=2, l2=1.0),
     lambda X, y, k: logistic.bootstrap(X, (y == 0).astype(X.dtype),
                                        key=__import__("jax").random.key(0), num_resamples=2),
+    lambda X, y, k: logistic.grad(jnp.zeros(3), 0.0, X, (y == 0).astype(X.dtype)),
+    lambda X, y, k: multinomial.hessian(jnp.zeros((k, 3)), jnp.zeros(k), X, l2=1.0),
 ], ids=["logistic.fit_newton", "logistic.fit_lbfgs", "logistic.fit_gd",
         "logistic.fit_newton_many", "multinomial.fit_newton", "multinomial.fit_lbfgs",
         "multinomial.fit_gd", "multinomial.fit_newton_many", "multinomial.bootstrap",
-        "logistic.bootstrap"])
+        "logistic.bootstrap", "logistic.grad", "multinomial.hessian"])
 def test_one_public_fit_scans_X_once(scans, call):
     X = jnp.asarray(np.random.default_rng(0).normal(size=(60, 3)))
     y = jnp.asarray(np.arange(60) % 3)
