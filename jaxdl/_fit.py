@@ -18,9 +18,9 @@ import jax.numpy as jnp
 import optax
 
 from jaxdl import _solver
-from jaxdl.results import FitResult
+from jaxdl.results import FitResult, Status
 
-__all__ = ["LinearModel", "fit", "fit_many", "seed_optimizer"]
+__all__ = ["LinearModel", "fit", "fit_many", "cv_path", "seed_optimizer"]
 
 SOLVERS = ("gd", "newton", "lbfgs")  # checked by jaxdl._linear_model
 
@@ -52,6 +52,15 @@ class LinearModel(Protocol):
 
     def outer(self, X: jax.Array) -> Any:
         """Precomputed per-row products for batched Newton fits on one ``X`` (or None)."""
+
+    def logits(self, w: jax.Array, b: jax.Array, X: jax.Array) -> jax.Array:
+        """The linear predictor of the parameters ``(w, b)``."""
+
+    def classify(self, z: jax.Array) -> jax.Array:
+        """int32 class ids from logits."""
+
+    def nll(self, z: jax.Array, y: jax.Array) -> jax.Array:
+        """The per-row negative log-likelihood ``(n,)`` of the labels ``y`` at logits ``z``."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -129,3 +138,60 @@ def fit_many(model: LinearModel, X, y, theta0, l2, gtol, sw, *, max_steps: int,
         return res._replace(params=model.finish(res.params, d, l2))
 
     return jax.vmap(one)(sw, l2, theta0)
+
+
+@functools.partial(jax.jit, static_argnames=("model", "solver", "max_steps", "memory", "mixed",
+                                             "scoring"))
+def cv_path(model: LinearModel, solver: str, X, y, theta0, l2s, live, gtol, train, test, *,
+            max_steps: int, memory: int, mixed: bool, scoring: str):
+    """A chunk of cross-validation fits: ``L`` lanes, each fitting ``c`` penalties in turn.
+
+    ``l2s``: ``(c, L)``, lane ``j``'s penalties in order; ``train``, ``test``: ``(L, n)`` the
+    lanes' row weights of the fit and of the held-out score; ``theta0``: ``(L, p)`` the lanes'
+    starts (flat, in the fits' own coordinates). Each fit starts at the lane's previous
+    solution (a warm start along a penalty path; ``c = 1`` gives independent fits, one per
+    lane). A fit that fails leaves the lane's start where it was for the next penalty.
+    ``live``: ``(c,)`` bool, False for padding: those steps do no work (their outputs are zeros
+    and the lanes' starts pass through).
+
+    Returns:
+      The lanes' last good ``theta`` ``(L, p)``; the held-out scores ``(c, L)`` (mean
+      negative log-likelihood, or accuracy, over the held-out weights); the statuses and step
+      counts ``(c, L)``; every fit's ``theta`` ``(c, L, p)``.
+    """
+    d = X.shape[1]
+    outer = model.outer(X) if solver == "newton" else None
+
+    def fit_one(theta, sw, l2):
+        oracle = model.oracle(X, y, l2, sw, mixed=mixed, outer=outer, row_shards=1)
+        kw = dict(max_steps=max_steps, gtol=gtol * jnp.sum(sw), invalid=model.invalid(y, l2, sw))
+        theta = model.start(theta, d, l2)
+        if solver == "newton":
+            return _solver.damped_newton(oracle, theta, **kw)
+        return _solver.lbfgs(oracle, theta, memory=memory, **kw)
+
+    def score(theta, held, l2):
+        z = model.logits(*model.finish(theta, d, l2), X)
+        if scoring == "accuracy":
+            per_row = (model.classify(z) == y.astype(jnp.int32)).astype(X.dtype)
+        else:
+            per_row = model.nll(z, y)
+        return jnp.sum(held * per_row) / jnp.sum(held)
+
+    def fit_step(theta, l2):
+        res = jax.vmap(fit_one)(theta, train, l2)
+        ok = (res.status == Status.CONVERGED)[:, None]
+        scores = jax.vmap(score)(res.params, test, l2)
+        return jnp.where(ok, res.params, theta), (scores, res.status, res.steps, res.params)
+
+    def skip(theta, l2):
+        zeros = jnp.zeros(l2.shape, X.dtype)
+        lanes = jnp.zeros(l2.shape, jnp.int32)
+        return theta, (zeros, lanes, lanes, theta)
+
+    def step(theta, xs):
+        l2, on = xs  # a scalar predicate outside vmap: a real branch, not a select
+        return jax.lax.cond(on, fit_step, skip, theta, l2)
+
+    theta, (scores, status, steps, params) = jax.lax.scan(step, theta0, (l2s, live))
+    return theta, scores, status, steps, params

@@ -18,6 +18,7 @@ A third model needs only its maths: a class with the methods of :class:`Model`.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple, Protocol
 
 import jax
@@ -25,13 +26,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxdl import _fit, _inference, _linalg, _solver, checks
+from jaxdl import _cross_validation, _fit, _inference, _linalg, _solver, checks, results
 from jaxdl._inference import Bootstrap, Inference
 from jaxdl.results import FitResult
 
 __all__ = ["Model", "Problem", "problem", "fit", "fit_many", "gd_step_bound", "predict_proba",
-           "predict", "accuracy", "inference", "summary", "bootstrap", "penalty", "row_weights",
-           "params"]
+           "predict", "accuracy", "inference", "summary", "bootstrap", "cross_validate", "penalty",
+           "row_weights", "params"]
 
 SOLVERS = _fit.SOLVERS
 PRECISIONS = ("auto", "mixed", "full")
@@ -70,14 +71,8 @@ class Model(_fit.LinearModel, Protocol):
     def shapes(self, d: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """The shapes of one start ``(w0, b0)``."""
 
-    def logits(self, w: jax.Array, b: jax.Array, X: jax.Array) -> jax.Array:
-        """The linear predictor."""
-
     def proba(self, z: jax.Array) -> jax.Array:
         """Probabilities from logits."""
-
-    def classify(self, z: jax.Array) -> jax.Array:
-        """int32 class ids from logits."""
 
     def convention(self, l2: Any) -> Any:
         """A static description of how inference reports the estimate for the penalty ``l2``
@@ -439,3 +434,167 @@ def bootstrap(family: type, X: Any, y: Any, *, key: Any, num_resamples: Any = 20
     counts = _inference.bootstrap_counts(key, X.shape[0], num_resamples, X.dtype, sw)
     res = _fit_many(prob, counts, l2, max_steps, gtol)
     return _inference.bootstrap_std_err(prob.model.rows(res.params, convention), res.status)
+
+
+# ----------------------------------------------------------------------------------------------
+# Cross-validation of the penalty.
+
+CV_SOLVERS = ("auto", "newton", "lbfgs")
+# Penalties per compiled chunk of the path: any grid length runs the same program (a short last
+# chunk is padded with steps that do no work).
+CV_CHUNK = 8
+# solver="auto" takes L-BFGS when the Newton step's Hessian costs more than this many
+# multiply-adds per fit step (n p^2: the Gram of K-class rows grows with K^2).
+CV_NEWTON_MAX_WORK = 50_000_000
+DEFAULT_MAX_MEMORY = 1 << 30  # bytes for the lanes of one compiled path chunk
+# Problems with n p^2 up to this fit every (fold, penalty) pair at once, CV_LANES per call.
+CV_PARALLEL_MAX_WORK = 1 << 22
+CV_LANES = 64
+
+
+def _grid(l2: Any) -> np.ndarray:
+    grid = checks.float_array("l2", l2, ndim=(0, 1))
+    if not checks.is_concrete(grid):
+        raise ValueError("l2: expected a concrete grid of penalties (cross_validate is eager; "
+                         "its fits are compiled), got a traced value")
+    grid = np.atleast_1d(np.asarray(grid))
+    if grid.size == 0 or not np.all(np.isfinite(grid)) or (grid < 0).any():
+        raise ValueError(f"l2: expected a non-empty grid of finite penalties >= 0, got "
+                         f"{grid.size} values with min {grid.min() if grid.size else 'none'}")
+    return grid
+
+
+def _cv_solver(solver: str, model: Any, n: int, d: int) -> str:
+    if solver not in CV_SOLVERS:
+        raise ValueError(f"solver: expected one of {CV_SOLVERS}, got {solver!r}")
+    if solver != "auto":
+        return solver
+    w_shape, b_shape = model.shapes(d)
+    p = int(np.prod(w_shape)) + int(np.prod(b_shape))
+    return "newton" if n * p * p <= CV_NEWTON_MAX_WORK else "lbfgs"
+
+
+def _lane_bytes(model: Any, solver: str, n: int, d: int, itemsize: int) -> int:
+    """About the working memory of one fold's fit: the Newton step's per-row products over
+    the ``K (d + 1)`` parameters for each of the ``K`` logits, or L-BFGS's few ``(n, K)``
+    vectors."""
+    w_shape, b_shape = model.shapes(d)
+    p = int(np.prod(w_shape)) + int(np.prod(b_shape))
+    k = p // (d + 1)
+    return itemsize * n * (p * k if solver == "newton" else 16 * k)
+
+
+def _cv_parallel(run, train, test, path, p, dtype, lanes):
+    """Every (fold, penalty) fit at once, each from zero: ``lanes`` fits per compiled call
+    (padded with copies of the first). Small problems, where one batch beats a sequence."""
+    k, g = train.shape[0], path.size
+    fold, pos = np.divmod(np.arange(k * g), g)
+    total = -(-fold.size // lanes) * lanes
+    fold = np.resize(fold, total)
+    pos = np.resize(pos, total)
+    scores, status = np.empty((k, g)), np.empty((k, g), np.int32)
+    thetas = np.empty((k, g, p))
+    for lo in range(0, total, lanes):
+        f, j = fold[lo:lo + lanes], pos[lo:lo + lanes]
+        _, sc, st, _, th = run(jnp.zeros((lanes, p), dtype), jnp.asarray(path[j], dtype)[None],
+                               jnp.ones((1,), bool), train=train[f], test=test[f])
+        real = slice(0, min(lanes, k * g - lo))
+        scores[f[real], j[real]] = np.asarray(sc)[0, real]
+        status[f[real], j[real]] = np.asarray(st)[0, real]
+        thetas[f[real], j[real]] = np.asarray(th)[0, real]
+    return scores, status, thetas
+
+
+def _cv_path(run, train, test, path, p, dtype, lanes):
+    """Each fold along the path, every fit started at the previous penalty's solution:
+    ``lanes`` folds and :data:`CV_CHUNK` penalties per compiled call (a short last chunk is
+    padded with steps that do no work)."""
+    k, g = train.shape[0], path.size
+    padded = -(-g // CV_CHUNK) * CV_CHUNK
+    live = np.arange(padded) < g
+    path = np.concatenate([path, np.repeat(path[-1], padded - g)])
+    scores, status = np.empty((k, padded)), np.empty((k, padded), np.int32)
+    thetas = np.empty((k, padded, p))
+    for lo in range(0, k, lanes):
+        f = np.arange(lo, lo + lanes) % k  # a short last group repeats earlier folds
+        real = slice(0, min(lanes, k - lo))
+        theta = jnp.zeros((lanes, p), dtype)
+        for c in range(0, padded, CV_CHUNK):
+            l2s = jnp.broadcast_to(jnp.asarray(path[c:c + CV_CHUNK], dtype)[:, None],
+                                   (CV_CHUNK, lanes))
+            theta, sc, st, _, th = run(theta, l2s, jnp.asarray(live[c:c + CV_CHUNK]),
+                                       train=train[f], test=test[f])
+            scores[lo:lo + lanes, c:c + CV_CHUNK] = np.asarray(sc).T[real]
+            status[lo:lo + lanes, c:c + CV_CHUNK] = np.asarray(st).T[real]
+            thetas[lo:lo + lanes, c:c + CV_CHUNK] = np.swapaxes(np.asarray(th), 0, 1)[real]
+    return scores[:, :g], status[:, :g], thetas[:, :g]
+
+
+def cross_validate(family: type, X: Any, y: Any, *, l2: Any, folds: Any = 5, seed: Any = 0,
+                   scoring: str = "log_loss", sample_weight: Any = None, solver: str = "auto",
+                   gtol: Any = None, max_steps: Any = None, num_classes: int | None = None,
+                   max_memory: Any = None) -> Any:
+    """K-fold cross-validation of ``family``'s penalty (see the models' ``cross_validate``)."""
+    prob = problem(family, X, y, num_classes=num_classes)
+    X, model = prob.X, prob.model
+    n, d = X.shape
+    dtype = X.dtype
+    grid = _grid(l2)
+    sw = row_weights(sample_weight, n, dtype)
+    if scoring not in _cross_validation.SCORINGS:
+        raise ValueError(f"scoring: expected one of {tuple(_cross_validation.SCORINGS)}, got "
+                         f"{scoring!r}")
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, (bool, np.bool_)):
+        raise TypeError(f"seed: expected an int, got {type(seed).__name__}")
+    if not checks.is_concrete(prob.y) or not checks.is_concrete(sw):
+        raise ValueError("y: expected concrete labels and weights (cross_validate is eager; "
+                         "its fits are compiled), got traced values")
+    sw_host = np.asarray(sw, np.float64)
+    ids, k = _cross_validation.fold_ids(np.asarray(prob.y), folds, int(seed), sw_host)
+    solver = _cv_solver(solver, model, n, d)
+    max_steps = checks.positive_int("max_steps", (50 if solver == "newton" else 500)
+                                    if max_steps is None else max_steps)
+    max_memory = checks.positive_int("max_memory", DEFAULT_MAX_MEMORY if max_memory is None
+                                     else max_memory)
+    gtol = jnp.asarray(_solver.default_gtol(_tolerance(gtol), dtype), dtype)
+    big = n * d * d >= MIXED_MIN_WORK
+    mixed = model.mixed_precision and solver == "newton" and dtype == jnp.float64 and big
+
+    order = np.argsort(-grid, kind="stable")  # the path: the largest penalty first
+    g = grid.size
+    p = prob.theta0.shape[-1]
+    lane_bytes = _lane_bytes(model, solver, n, d, dtype.itemsize)
+    held = jnp.asarray(ids)[None, :] == jnp.arange(k)[:, None]
+    train = jnp.where(held, 0, sw[None, :]).astype(dtype)
+    test = jnp.where(held, sw[None, :], 0).astype(dtype)
+    run = functools.partial(_fit.cv_path, model, solver, X, prob.y, gtol=gtol,
+                            max_steps=max_steps, memory=10, mixed=mixed, scoring=scoring)
+    if n * p * p <= CV_PARALLEL_MAX_WORK:
+        scores, status, thetas = _cv_parallel(run, train, test, grid[order], p, dtype,
+                                              max(1, min(CV_LANES, max_memory // lane_bytes)))
+    else:
+        scores, status, thetas = _cv_path(run, train, test, grid[order], p, dtype,
+                                          max(1, min(k, max_memory // lane_bytes)))
+    back = np.empty(g, np.int64)
+    back[order] = np.arange(g)  # grid position -> path position
+    scores, status, thetas = scores[:, back], status[:, back], thetas[:, back]
+    higher = _cross_validation.SCORINGS[scoring]
+    mean, se, best, one_se = _cross_validation.choose(scores, status, grid, higher)
+    if best < 0:
+        codes = np.unique(status[status != 0])
+        raise results.SolverError(
+            f"{family.name}.cross_validate: no penalty of the grid has every fold's fit "
+            f"converged (statuses {[results.status_name(int(c)) for c in codes]}); raise "
+            f"max_steps or use larger penalties")
+    theta0 = jnp.asarray(thetas[:, best].mean(axis=0), dtype)
+    refit = _fit.fit(model, solver, X, prob.y, theta0, jnp.asarray(grid[best], dtype), gtol, sw,
+                     jnp.zeros((), dtype), jnp.zeros((), dtype), max_steps=max_steps, memory=10,
+                     mixed=mixed, cold=False, row_shards=_linalg.row_shards(X))
+    return _cross_validation.CVResult(
+        l2=jnp.asarray(grid, dtype), scores=jnp.asarray(scores, dtype),
+        mean=jnp.asarray(mean, dtype), se=jnp.asarray(se, dtype),
+        best_index=jnp.asarray(best, jnp.int32), best_l2=jnp.asarray(grid[best], dtype),
+        l2_1se=jnp.asarray(grid[one_se], dtype), status=jnp.asarray(status),
+        fold_params=jax.vmap(jax.vmap(lambda th, l2: model.finish(th, d, l2)), (0, None))(
+            jnp.asarray(thetas, dtype), jnp.asarray(grid, dtype)),
+        fit=refit)

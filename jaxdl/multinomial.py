@@ -45,6 +45,7 @@ import numpy as np
 import optax
 
 from jaxdl import _inference, _linalg, _linear_model, _newton_step, _solver, checks, logistic
+from jaxdl._cross_validation import CVResult
 from jaxdl._inference import Bootstrap, Inference
 from jaxdl.results import FitResult
 from jaxdl.softmax import ce_grad, ce_hessian, cross_entropy, softmax
@@ -67,9 +68,11 @@ __all__ = [
     "inference",
     "summary",
     "bootstrap",
+    "cross_validate",
     "Model",
     "Inference",
     "Bootstrap",
+    "CVResult",
 ]
 
 
@@ -299,6 +302,9 @@ class Model:
 
     def outer(self, X):
         return None
+
+    def nll(self, z, y):
+        return cross_entropy(z, jax.nn.one_hot(y, self.k, dtype=z.dtype))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -826,3 +832,52 @@ def bootstrap(
     return _linear_model.bootstrap(Model, X, y, key=key, num_resamples=num_resamples,
                                    num_classes=num_classes, l2=l2, sample_weight=sample_weight,
                                    max_steps=max_steps, gtol=gtol)
+
+
+def cross_validate(
+    X: Any,
+    y: Any,
+    *,
+    l2: Any,
+    folds: Any = 5,
+    seed: int = 0,
+    num_classes: int | None = None,
+    scoring: str = "log_loss",
+    sample_weight: Any = None,
+    solver: str = "auto",
+    gtol: float | None = None,
+    max_steps: int | None = None,
+    max_memory: int | None = None,
+) -> CVResult:
+    """Choose the K-class model's ridge penalty by K-fold cross-validation, and refit.
+
+    As :func:`jaxdl.logistic.cross_validate`, for this module's model: the folds are
+    stratified by class, each fold's fit runs along the grid from the largest penalty down
+    (warm starts), and the refit at the best penalty is a :func:`fit_newton` (or
+    :func:`fit_lbfgs`) result, ``params = (W (K, d), b (K,))``. With ``l2 > 0`` the fits are
+    the symmetric ones of :func:`fit_newton`, equal to scikit-learn's multinomial
+    ``LogisticRegressionCV(Cs=1 / l2)`` given the same folds.
+
+    Args:
+      X, y: the data, class ids ``0..K-1``.
+      l2, folds, seed, scoring, sample_weight, solver, gtol, max_steps, max_memory: as in
+        :func:`jaxdl.logistic.cross_validate`.
+      num_classes: K (default: the largest label plus one).
+
+    Returns:
+      :class:`CVResult`.
+
+    Example:
+      >>> import jax
+      >>> from jaxdl import data, multinomial
+      >>> X, y = data.make_multiclass(jax.random.key(0), 300, 4, 3, scale=2.0)
+      >>> cv = multinomial.cross_validate(X, y, l2=[0.1, 1.0, 10.0], folds=3)
+      >>> cv.scores.shape, cv.fit.params[0].shape, cv.fit.status_name
+      ((3, 3), (3, 4), 'converged')
+
+    See the [Q7 derivation][q7-derivation].
+    """
+    return _linear_model.cross_validate(Model, X, y, l2=l2, folds=folds, seed=seed,
+                                        num_classes=num_classes, scoring=scoring,
+                                        sample_weight=sample_weight, solver=solver, gtol=gtol,
+                                        max_steps=max_steps, max_memory=max_memory)

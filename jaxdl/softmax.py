@@ -43,7 +43,7 @@ __all__ = [
 # reachable here under the same names (softmax.fit_newton is multinomial.fit_newton).
 _REGRESSION = ("fit_gd", "fit_newton", "fit_lbfgs", "fit_newton_many", "predict_proba",
                "predict", "accuracy", "gd_step_bound", "inference", "summary", "bootstrap",
-               "Inference", "Bootstrap")
+               "Inference", "Bootstrap", "cross_validate", "CVResult")
 
 
 def __getattr__(name: str) -> Any:
