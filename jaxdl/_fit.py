@@ -62,6 +62,10 @@ class LinearModel(Protocol):
     def nll(self, z: jax.Array, y: jax.Array) -> jax.Array:
         """The per-row negative log-likelihood ``(n,)`` of the labels ``y`` at logits ``z``."""
 
+    def ridge(self, d: int, dtype: Any) -> jax.Array:
+        """``r`` with the penalty ``l2/2 sum_i r_i theta_i^2`` (for ``l2 > 0``): 1 on the
+        penalised entries of the flat ``theta``, 0 elsewhere."""
+
 
 # ----------------------------------------------------------------------------------------------
 # The jitted programs.
@@ -161,14 +165,26 @@ def cv_path(model: LinearModel, solver: str, X, y, theta0, l2s, live, gtol, trai
     """
     d = X.shape[1]
     outer = model.outer(X) if solver == "newton" else None
+    ridge = model.ridge(d, X.dtype)
+    lanes, p = theta0.shape
 
-    def fit_one(theta, sw, l2):
+    def fit_one(theta, pairs, sw, l2, l2_prev):
         oracle = model.oracle(X, y, l2, sw, mixed=mixed, outer=outer, row_shards=1)
         kw = dict(max_steps=max_steps, gtol=gtol * jnp.sum(sw), invalid=model.invalid(y, l2, sw))
         theta = model.start(theta, d, l2)
         if solver == "newton":
-            return _solver.damped_newton(oracle, theta, **kw)
-        return _solver.lbfgs(oracle, theta, memory=memory, **kw)
+            return _solver.damped_newton(oracle, theta, **kw), pairs
+        # The previous fit's curvature pairs, moved to this penalty: y = the change of the
+        # gradient along s, whose penalty part changes by (l2 - l2_prev) r s. Pairs made
+        # invalid by the move are dropped; none are kept across l2 = 0 (a K-class fit then
+        # holds other entries).
+        Y = pairs.Y + (l2 - l2_prev) * ridge[None, :] * pairs.S
+        sy = jnp.sum(pairs.S * Y, axis=1)
+        keep = (pairs.rho > 0) & (sy > 0) & (l2 > 0) & (l2_prev > 0)
+        warm = _solver.Pairs(jnp.where(keep[:, None], pairs.S, 0), jnp.where(keep[:, None], Y, 0),
+                             jnp.where(keep, 1 / jnp.where(keep, sy, 1), 0),
+                             jnp.where(jnp.any(keep), pairs.count, 0))
+        return _solver.lbfgs(oracle, theta, memory=memory, pairs0=warm, return_pairs=True, **kw)
 
     def score(theta, held, l2):
         z = model.logits(*model.finish(theta, d, l2), X)
@@ -178,20 +194,24 @@ def cv_path(model: LinearModel, solver: str, X, y, theta0, l2s, live, gtol, trai
             per_row = model.nll(z, y)
         return jnp.sum(held * per_row) / jnp.sum(held)
 
-    def fit_step(theta, l2):
-        res = jax.vmap(fit_one)(theta, train, l2)
+    def fit_step(carry, l2):
+        theta, pairs, l2_prev = carry
+        res, pairs = jax.vmap(fit_one)(theta, pairs, train, l2, l2_prev)
         ok = (res.status == Status.CONVERGED)[:, None]
         scores = jax.vmap(score)(res.params, test, l2)
-        return jnp.where(ok, res.params, theta), (scores, res.status, res.steps, res.params)
+        return ((jnp.where(ok, res.params, theta), pairs, l2),
+                (scores, res.status, res.steps, res.params))
 
-    def skip(theta, l2):
+    def skip(carry, l2):
         zeros = jnp.zeros(l2.shape, X.dtype)
-        lanes = jnp.zeros(l2.shape, jnp.int32)
-        return theta, (zeros, lanes, lanes, theta)
+        counts = jnp.zeros(l2.shape, jnp.int32)
+        return carry, (zeros, counts, counts, carry[0])
 
-    def step(theta, xs):
+    def step(carry, xs):
         l2, on = xs  # a scalar predicate outside vmap: a real branch, not a select
-        return jax.lax.cond(on, fit_step, skip, theta, l2)
+        return jax.lax.cond(on, fit_step, skip, carry, l2)
 
-    theta, (scores, status, steps, params) = jax.lax.scan(step, theta0, (l2s, live))
+    pairs = jax.vmap(lambda _: _solver.Pairs.empty(memory, p, X.dtype))(jnp.arange(lanes))
+    carry = (theta0, pairs, jnp.zeros((lanes,), X.dtype))
+    (theta, _, _), (scores, status, steps, params) = jax.lax.scan(step, carry, (l2s, live))
     return theta, scores, status, steps, params

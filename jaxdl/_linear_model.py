@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxdl import _cross_validation, _fit, _inference, _linalg, _solver, checks, results
 from jaxdl._inference import Bootstrap, Inference
@@ -484,7 +485,7 @@ def _lane_bytes(model: Any, solver: str, n: int, d: int, itemsize: int) -> int:
     return itemsize * n * (p * k if solver == "newton" else 16 * k)
 
 
-def _cv_parallel(run, train, test, path, p, dtype, lanes):
+def _cv_parallel(run, place, train, test, path, p, dtype, lanes):
     """Every (fold, penalty) fit at once, each from zero: ``lanes`` fits per compiled call
     (padded with copies of the first). Small problems, where one batch beats a sequence."""
     k, g = train.shape[0], path.size
@@ -496,8 +497,10 @@ def _cv_parallel(run, train, test, path, p, dtype, lanes):
     thetas = np.empty((k, g, p))
     for lo in range(0, total, lanes):
         f, j = fold[lo:lo + lanes], pos[lo:lo + lanes]
-        _, sc, st, _, th = run(jnp.zeros((lanes, p), dtype), jnp.asarray(path[j], dtype)[None],
-                               jnp.ones((1,), bool), train=train[f], test=test[f])
+        _, sc, st, _, th = run(place(jnp.zeros((lanes, p), dtype), 0),
+                               place(jnp.asarray(path[j], dtype)[None], 1),
+                               place(jnp.ones((1,), bool)), train=place(train[f], 0),
+                               test=place(test[f], 0))
         real = slice(0, min(lanes, k * g - lo))
         scores[f[real], j[real]] = np.asarray(sc)[0, real]
         status[f[real], j[real]] = np.asarray(st)[0, real]
@@ -505,7 +508,7 @@ def _cv_parallel(run, train, test, path, p, dtype, lanes):
     return scores, status, thetas
 
 
-def _cv_path(run, train, test, path, p, dtype, lanes):
+def _cv_path(run, place, train, test, path, p, dtype, lanes):
     """Each fold along the path, every fit started at the previous penalty's solution:
     ``lanes`` folds and :data:`CV_CHUNK` penalties per compiled call (a short last chunk is
     padded with steps that do no work)."""
@@ -518,22 +521,41 @@ def _cv_path(run, train, test, path, p, dtype, lanes):
     for lo in range(0, k, lanes):
         f = np.arange(lo, lo + lanes) % k  # a short last group repeats earlier folds
         real = slice(0, min(lanes, k - lo))
-        theta = jnp.zeros((lanes, p), dtype)
+        theta = place(jnp.zeros((lanes, p), dtype), 0)
         for c in range(0, padded, CV_CHUNK):
             l2s = jnp.broadcast_to(jnp.asarray(path[c:c + CV_CHUNK], dtype)[:, None],
                                    (CV_CHUNK, lanes))
-            theta, sc, st, _, th = run(theta, l2s, jnp.asarray(live[c:c + CV_CHUNK]),
-                                       train=train[f], test=test[f])
+            on = place(jnp.asarray(live[c:c + CV_CHUNK]))
+            theta, sc, st, _, th = run(theta, place(l2s, 1), on, train=place(train[f], 0),
+                                       test=place(test[f], 0))
             scores[lo:lo + lanes, c:c + CV_CHUNK] = np.asarray(sc).T[real]
             status[lo:lo + lanes, c:c + CV_CHUNK] = np.asarray(st).T[real]
             thetas[lo:lo + lanes, c:c + CV_CHUNK] = np.swapaxes(np.asarray(th), 0, 1)[real]
     return scores[:, :g], status[:, :g], thetas[:, :g]
 
 
+def _placement(devices: Any, X: jax.Array) -> tuple[Any, int]:
+    """How the fits' axis is placed: a function ``(array, axis) -> array`` sharding ``axis``
+    over ``devices`` (``axis=None``: replicated), and the device count the lanes must be a
+    multiple of. One device, or ``X`` already sharded on its rows: left where it is."""
+    devices = list(jax.devices() if devices is None else devices)
+    if not devices:
+        raise ValueError("devices: expected at least one device, got none")
+    if len(devices) == 1 or _linalg.row_shards(X) > 1:
+        return (lambda a, axis=None: a), 1
+    mesh = Mesh(np.array(devices), ("fits",))
+
+    def place(a, axis=None):
+        spec = PartitionSpec() if axis is None else PartitionSpec(*[None] * axis, "fits")
+        return jax.device_put(a, NamedSharding(mesh, spec))
+
+    return place, len(devices)
+
+
 def cross_validate(family: type, X: Any, y: Any, *, l2: Any, folds: Any = 5, seed: Any = 0,
                    scoring: str = "log_loss", sample_weight: Any = None, solver: str = "auto",
                    gtol: Any = None, max_steps: Any = None, num_classes: int | None = None,
-                   max_memory: Any = None) -> Any:
+                   max_memory: Any = None, devices: Any = None) -> Any:
     """K-fold cross-validation of ``family``'s penalty (see the models' ``cross_validate``)."""
     prob = problem(family, X, y, num_classes=num_classes)
     X, model = prob.X, prob.model
@@ -567,14 +589,18 @@ def cross_validate(family: type, X: Any, y: Any, *, l2: Any, folds: Any = 5, see
     held = jnp.asarray(ids)[None, :] == jnp.arange(k)[:, None]
     train = jnp.where(held, 0, sw[None, :]).astype(dtype)
     test = jnp.where(held, sw[None, :], 0).astype(dtype)
-    run = functools.partial(_fit.cv_path, model, solver, X, prob.y, gtol=gtol,
-                            max_steps=max_steps, memory=10, mixed=mixed, scoring=scoring)
+    place, ndev = _placement(devices, X)
+    run = functools.partial(_fit.cv_path, model, solver, place(X), place(prob.y),
+                            gtol=place(gtol), max_steps=max_steps, memory=10, mixed=mixed,
+                            scoring=scoring)
     if n * p * p <= CV_PARALLEL_MAX_WORK:
-        scores, status, thetas = _cv_parallel(run, train, test, grid[order], p, dtype,
-                                              max(1, min(CV_LANES, max_memory // lane_bytes)))
+        lanes = max(1, min(CV_LANES, max_memory // lane_bytes))
+        scores, status, thetas = _cv_parallel(run, place, train, test, grid[order], p, dtype,
+                                              -(-lanes // ndev) * ndev)
     else:
-        scores, status, thetas = _cv_path(run, train, test, grid[order], p, dtype,
-                                          max(1, min(k, max_memory // lane_bytes)))
+        lanes = max(1, min(k, max_memory // lane_bytes))
+        scores, status, thetas = _cv_path(run, place, train, test, grid[order], p, dtype,
+                                          -(-lanes // ndev) * ndev)
     back = np.empty(g, np.int64)
     back[order] = np.arange(g)  # grid position -> path position
     scores, status, thetas = scores[:, back], status[:, back], thetas[:, back]

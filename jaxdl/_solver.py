@@ -375,10 +375,26 @@ def _two_loop(g: jax.Array, S: jax.Array, Y: jax.Array, rho: jax.Array, k: jax.A
     return jax.lax.fori_loop(0, m, oldest_first, r)
 
 
+class Pairs(NamedTuple):
+    """L-BFGS curvature pairs: a ring buffer of ``(s, y)`` steps and gradient changes with
+    ``rho = 1 / s^T y`` (0 in unwritten slots) and ``count``, the pairs written so far."""
+
+    S: jax.Array
+    Y: jax.Array
+    rho: jax.Array
+    count: jax.Array
+
+    @classmethod
+    def empty(cls, memory: int, p: int, dtype: Any) -> Pairs:
+        return cls(jnp.zeros((memory, p), dtype), jnp.zeros((memory, p), dtype),
+                   jnp.zeros((memory,), dtype), jnp.int32(0))
+
+
 def lbfgs(
     oracle: NewtonOracle, theta0: jax.Array, *, max_steps: int, gtol: jax.Array,
     memory: int = 10, invalid: jax.Array | None = None, aux0: jax.Array | None = None,
-) -> FitResult:
+    pairs0: Pairs | None = None, return_pairs: bool = False,
+) -> FitResult | tuple[FitResult, Pairs]:
     """Limited-memory BFGS for convex linear-predictor models, in one ``lax.while_loop``.
 
     Each step costs one pass for ``A p`` (the logits' direction) and one for the gradient. The
@@ -389,14 +405,18 @@ def lbfgs(
     pairs with ``s^T y <= 0`` (possible only through rounding, the objective being convex) are
     skipped. ``oracle.direction`` is not used. Statuses: CONVERGED, SEPARABLE,
     LINE_SEARCH_FAILED, NONFINITE, MAX_STEPS. ``aux0`` as in :func:`damped_newton`.
+
+    ``pairs0``: curvature pairs to start from (a warm start of the quasi-Newton model, e.g.
+    from a fit of a nearby problem, its ``y`` moved to this objective); ``return_pairs``: also
+    return the final pairs.
     """
     dtype = theta0.dtype
     p_dim = theta0.shape[0]
     aux0, f0, g0, hist = _start(oracle, theta0, aux0, max_steps)
+    pairs0 = Pairs.empty(memory, p_dim, dtype) if pairs0 is None else pairs0
     state = _LBFGSState(
-        k=jnp.int32(0), pairs=jnp.int32(0), theta=theta0, aux=aux0, f=f0, g=g0,
-        S=jnp.zeros((memory, p_dim), dtype), Y=jnp.zeros((memory, p_dim), dtype),
-        rho=jnp.zeros((memory,), dtype), status=_running(), hist=hist,
+        k=jnp.int32(0), pairs=pairs0.count, theta=theta0, aux=aux0, f=f0, g=g0,
+        S=pairs0.S, Y=pairs0.Y, rho=pairs0.rho, status=_running(), hist=hist,
     )
 
     def classify(s: _LBFGSState) -> jax.Array:
@@ -476,4 +496,5 @@ def lbfgs(
 
     state = state._replace(status=_initial(classify(state), invalid))
     s = jax.lax.while_loop(lambda s: _is_running(s.status), body, state)
-    return result(s.theta, s.f, s.g, s.k, s.status, s.hist)
+    res = result(s.theta, s.f, s.g, s.k, s.status, s.hist)
+    return (res, Pairs(s.S, s.Y, s.rho, s.pairs)) if return_pairs else res

@@ -392,6 +392,9 @@ class Model:
     def nll(self, z, y):
         return _bce(z, y)
 
+    def ridge(self, d, dtype):
+        return jnp.concatenate([jnp.ones((d,), dtype), jnp.zeros((1,), dtype)])
+
 
 def gd_step_bound(X: Any, *, l2: float = 0.0, sample_weight: Any = None) -> float:
     """A learning rate ``1 / L`` that makes gradient descent on :func:`loss` monotone.
@@ -801,6 +804,7 @@ def cross_validate(
     gtol: float | None = None,
     max_steps: int | None = None,
     max_memory: int | None = None,
+    devices: Any = None,
 ) -> CVResult:
     """Choose the ridge penalty by K-fold cross-validation, and refit at the choice.
 
@@ -830,8 +834,11 @@ def cross_validate(
       solver: ``"newton"``, ``"lbfgs"`` or ``"auto"`` (Newton unless ``n (d+1)^2`` is large).
       gtol: tolerance on the per-sample mean gradient of every fit (as in :func:`fit_newton`).
       max_steps: the step budget of every fit (default 50 for Newton, 500 for L-BFGS).
-      max_memory: bytes the folds of one compiled chunk may use (default 1 GiB); more folds
+      max_memory: bytes the fits of one compiled chunk may use (default 1 GiB); more fits
         than fit run in turn.
+      devices: the devices the fits' axis is sharded over (default all of
+        ``jax.devices()``; ``X`` is replicated). When ``X`` is already sharded on its rows
+        (:func:`jaxdl.sharding.shard_rows`), its sharding is kept instead.
 
     Returns:
       :class:`CVResult` (``l2``, ``scores``, ``mean``, ``se``, ``best_index``, ``best_l2``,
@@ -849,4 +856,4 @@ def cross_validate(
     return _linear_model.cross_validate(Model, X, y, l2=l2, folds=folds, seed=seed,
                                         scoring=scoring, sample_weight=sample_weight,
                                         solver=solver, gtol=gtol, max_steps=max_steps,
-                                        max_memory=max_memory)
+                                        max_memory=max_memory, devices=devices)

@@ -306,6 +306,9 @@ class Model:
     def nll(self, z, y):
         return cross_entropy(z, jax.nn.one_hot(y, self.k, dtype=z.dtype))
 
+    def ridge(self, d, dtype):
+        return _ridge(d, self.k, dtype)
+
 
 # ----------------------------------------------------------------------------------------------
 # Inputs.
@@ -848,6 +851,7 @@ def cross_validate(
     gtol: float | None = None,
     max_steps: int | None = None,
     max_memory: int | None = None,
+    devices: Any = None,
 ) -> CVResult:
     """Choose the K-class model's ridge penalty by K-fold cross-validation, and refit.
 
@@ -860,7 +864,7 @@ def cross_validate(
 
     Args:
       X, y: the data, class ids ``0..K-1``.
-      l2, folds, seed, scoring, sample_weight, solver, gtol, max_steps, max_memory: as in
+      l2, folds, seed, scoring, sample_weight, solver, gtol, max_steps, max_memory, devices: as in
         :func:`jaxdl.logistic.cross_validate`.
       num_classes: K (default: the largest label plus one).
 
@@ -880,4 +884,5 @@ def cross_validate(
     return _linear_model.cross_validate(Model, X, y, l2=l2, folds=folds, seed=seed,
                                         num_classes=num_classes, scoring=scoring,
                                         sample_weight=sample_weight, solver=solver, gtol=gtol,
-                                        max_steps=max_steps, max_memory=max_memory)
+                                        max_steps=max_steps, max_memory=max_memory,
+                                        devices=devices)

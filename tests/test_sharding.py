@@ -47,6 +47,15 @@ _SCRIPT = textwrap.dedent("""
                                 row_shards=4),
         "hessian": logistic._hessian.lower(w, jnp.float64(0.1), Xs, row_shards=4),
     }
+    # Cross-validation: the fits' axis sharded over the devices, the single-device answers.
+    cv4 = logistic.cross_validate(X, y, l2=[0.1, 1.0, 10.0], folds=4)
+    cv1 = logistic.cross_validate(X, y, l2=[0.1, 1.0, 10.0], folds=4, devices=jax.devices()[:1])
+    out["cv_rel"] = float(jnp.max(jnp.abs(cv4.scores - cv1.scores)) / jnp.max(cv1.scores))
+    spied, path = [], _fit.cv_path
+    _fit.cv_path = lambda *a, **k: spied.append(path(*a, **k)) or spied[-1]
+    logistic.cross_validate(X, y, l2=[0.1, 1.0], folds=4)
+    _fit.cv_path = path
+    out["cv_devices"] = len(spied[0][0].sharding.device_set)
     out["gathers"] = {
         name: [line.strip()[:120] for line in lowered.compile().as_text().splitlines()
                if " all-gather(" in line]
@@ -83,6 +92,7 @@ def test_row_sharded_fits_match_and_never_gather_x(background):
         assert rel < 1e-12, (name, rel)
     assert all(s == 0 for s in out["status"].values()), out["status"]
     assert out["gathers"] == {"newton": [], "lbfgs": [], "hessian": []}, out["gathers"]
+    assert out["cv_rel"] < 1e-12 and out["cv_devices"] == 4, (out["cv_rel"], out["cv_devices"])
 
 
 # Padded host data through jaxdl.sharding.shard_rows: every fit and inference, eagerly and inside
