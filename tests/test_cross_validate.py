@@ -211,3 +211,11 @@ def test_fold_params_are_the_folds_fits():
                                        rtol=1e-9, atol=1e-11)
             np.testing.assert_allclose(np.asarray(b[f, j]), np.asarray(ref.params[1]),
                                        rtol=1e-9, atol=1e-11)
+
+
+def test_a_memory_bound_runs_the_fits_in_turn_with_the_same_answers(layout):
+    X, y = _binary(n=150, seed=8)
+    whole = logistic.cross_validate(X, y, l2=GRID, folds=3, gtol=1e-13)
+    parts = logistic.cross_validate(X, y, l2=GRID, folds=3, gtol=1e-13, max_memory=1)
+    np.testing.assert_allclose(np.asarray(parts.scores), np.asarray(whole.scores), rtol=1e-10)
+    np.testing.assert_array_equal(np.asarray(parts.status), np.asarray(whole.status))
