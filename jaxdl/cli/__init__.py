@@ -3,7 +3,8 @@
 An entry point: it parses arguments, sets JAX's process-wide options (float64 on, a persistent
 compilation cache) and prints. It holds no maths: every number comes from the library. One
 module per command (:mod:`jaxdl.cli.verify`, :mod:`~jaxdl.cli.fit`, :mod:`~jaxdl.cli.sweep`,
-:mod:`~jaxdl.cli.demo`); :mod:`jaxdl.cli.options` holds what they share.
+:mod:`~jaxdl.cli.demo`); :mod:`jaxdl.cli.options` holds what they share, and
+:mod:`jaxdl.cli.inputs` the data flags of the commands that fit.
 
 Exit status, by what went wrong rather than by the exception's type name:
 
