@@ -1,10 +1,10 @@
-"""The ``jaxdl`` command line: ``verify``, ``fit``, ``sweep`` and ``demo`` (the default).
+"""The ``jaxdl`` command line: ``verify``, ``fit``, ``cv``, ``sweep`` and ``demo`` (the default).
 
 An entry point: it parses arguments, sets JAX's process-wide options (float64 on, a persistent
 compilation cache) and prints. It holds no maths: every number comes from the library. One
-module per command (:mod:`jaxdl.cli.verify`, :mod:`~jaxdl.cli.fit`, :mod:`~jaxdl.cli.sweep`,
-:mod:`~jaxdl.cli.demo`); :mod:`jaxdl.cli.options` holds what they share, and
-:mod:`jaxdl.cli.inputs` the data flags of the commands that fit.
+module per command (:mod:`jaxdl.cli.verify`, :mod:`~jaxdl.cli.fit`, :mod:`~jaxdl.cli.cv`,
+:mod:`~jaxdl.cli.sweep`, :mod:`~jaxdl.cli.demo`); :mod:`jaxdl.cli.options` holds what they
+share, and :mod:`jaxdl.cli.inputs` the data flags of the commands that fit.
 
 Exit status, by what went wrong rather than by the exception's type name:
 
@@ -31,7 +31,7 @@ import jax
 
 from jaxdl import __version__
 from jaxdl._compilation_cache import DEFAULT_DIR, enable_compilation_cache
-from jaxdl.cli import demo, fit, sweep, verify
+from jaxdl.cli import cv, demo, fit, sweep, verify
 from jaxdl.cli.options import (
     EXIT_BUG,
     EXIT_INTERRUPTED,
@@ -71,9 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"jaxdl {__version__}",
                         help="print the jaxdl version and exit")
-    sub = parser.add_subparsers(dest="command", metavar="{verify,fit,sweep,demo}",
+    sub = parser.add_subparsers(dest="command", metavar="{verify,fit,cv,sweep,demo}",
                                 help="what to run (default demo)")
-    for command in (verify, fit, sweep, demo):
+    for command in (verify, fit, cv, sweep, demo):
         command.add_parser(sub)
     return parser
 
