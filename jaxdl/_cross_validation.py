@@ -19,7 +19,7 @@ import numpy as np
 from jaxdl import results
 from jaxdl.results import FitResult, Status
 
-__all__ = ["CVResult", "SCORINGS", "fold_ids", "mean_se", "choose"]
+__all__ = ["CVResult", "SCORINGS", "fold_ids", "fold_weights", "mean_se", "choose"]
 
 # Scoring name -> whether a higher score is better.
 SCORINGS = {"log_loss": False, "accuracy": True}
@@ -126,6 +126,15 @@ def fold_ids(y: np.ndarray, folds: Any, seed: int, sw: np.ndarray) -> tuple[np.n
             raise ValueError(f"folds: expected every fold to hold out rows of positive weight "
                              f"and leave some for its fit, got fold {f}, which {side} none")
     return ids, k
+
+
+def fold_weights(ids: np.ndarray, k: int, sw: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The folds as row weights, each ``(k, n)`` in ``sw``'s dtype: fold ``f``'s fit weighs
+    the rows ``sw * (ids != f)`` and its held-out score ``sw * (ids == f)``."""
+    held = jnp.asarray(ids)[None, :] == jnp.arange(k)[:, None]
+    train = jnp.where(held, 0, sw[None, :]).astype(sw.dtype)
+    test = jnp.where(held, sw[None, :], 0).astype(sw.dtype)
+    return train, test
 
 
 def mean_se(scores: Any) -> tuple[Any, Any]:

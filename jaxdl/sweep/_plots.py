@@ -11,7 +11,7 @@ import numpy as np
 from jaxdl import _cross_validation
 from jaxdl.results import Status
 
-_SCORE_LABELS = {"log_loss": "held-out log-loss (mean negative log-likelihood per row)",
+_SCORE_LABELS = {"log_loss": "held-out log-loss (mean NLL per row)",
                  "accuracy": "held-out accuracy"}
 
 
@@ -170,8 +170,10 @@ def _cv_curve(ax, l2, scores, mean, se, eligible, best: int, one_se: int,
     positive = x[x > 0]
     if positive.size == x.size:
         ax.set_xscale("log")
-    else:  # a penalty of 0 has no place on a log axis
-        ax.set_xscale("symlog", linthresh=float(positive.min()) if positive.size else 1.0)
+    else:  # a penalty of 0 has no place on a log axis: linear up to the smallest positive one
+        linthresh = float(positive.min()) if positive.size else 1.0
+        ax.set_xscale("symlog", linthresh=linthresh)
+        ax.set_xlim(-0.5 * linthresh, 2 * float(x.max()) if x.max() > 0 else 1.0)
     ax.set(xlabel="l2 (ridge penalty)", ylabel=_SCORE_LABELS[scoring])
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)
@@ -225,14 +227,39 @@ def plot_cv(result: Any, path: str | None = None, *, scoring: str = "log_loss",
     return ax
 
 
+def _cv_groups(table) -> list[tuple[int, str]]:
+    """The (seed, scoring) pairs of a cv-l2 table: one curve each."""
+    return list(dict.fromkeys(zip(table["seed"].tolist(), table["scoring"].tolist(),
+                                  strict=True)))
+
+
+def _cv_l2(table, fig, axes):
+    folds = sorted(int(c.split("_")[1]) for c in table.columns if c.startswith("score_"))
+    for ax, (seed, scoring) in zip(axes, _cv_groups(table), strict=True):
+        m = (table["seed"] == seed) & (table["scoring"] == scoring)
+        l2 = table["l2"][m].astype(float)
+        scores = np.stack([table[f"score_{f}"][m] for f in folds]).astype(float)
+        # each row's status (its first fold that did not converge): a penalty is eligible
+        # when every fold converged, as in cross_validate's choice
+        status = np.asarray([Status[name.upper()] for name in table["status"][m]])[None]
+        _, _, best, one_se = _cross_validation.choose(
+            scores, status, l2, _cross_validation.SCORINGS[scoring])
+        _cv_curve(ax, l2, scores, table["mean"][m], table["se"][m],
+                  status[0] == Status.CONVERGED, best, one_se, scoring)
+        chosen = (f": best l2 = {l2[best]:.3g}, 1-SE l2 = {l2[one_se]:.3g}" if best >= 0
+                  else ": no penalty with every fold converged")
+        ax.set_title(f"seed {seed}, {scoring}{chosen}", fontsize=9)
+    fig.suptitle(f"cv-l2: logistic regression, breast cancer, {len(folds)} folds (Q1)")
+
+
 _PLOTS = {"gd-rates": (_gd_rates, 2), "newton-starts": (_newton_starts, 2),
           "noise-sigma": (_noise_sigma, 2), "batchnorm-n": (_batchnorm_n, 2),
-          "l2-path": (_l2_path, 1)}
+          "l2-path": (_l2_path, 1), "cv-l2": (_cv_l2, lambda table: len(_cv_groups(table)))}
 
 
 def plot(table, path: str) -> None:
     """Write the plot of a built-in sweep's table to ``path``."""
     draw, ncols = _PLOTS[table.meta["sweep"]]
-    fig, axes = _figure(ncols)
+    fig, axes = _figure(ncols(table) if callable(ncols) else ncols)
     draw(table, fig, axes)
     fig.savefig(path, dpi=110)
