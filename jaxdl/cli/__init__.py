@@ -10,7 +10,8 @@ Exit status, by what went wrong rather than by the exception's type name:
 
 - 0: every check and fit succeeded;
 - 1: an identity failed, or a fit ran and ended with a status that is not a success
-  (``max_steps``, ``nonfinite``, ``separable`` ...), printed with a hint;
+  (``max_steps``, ``nonfinite``, ``separable`` ...), printed with a hint; or a
+  cross-validation found no penalty at which every fold converged;
 - 2: a bad flag, flag value or input file, reported before any work with the flag the user
   typed;
 - 70: an unexpected exception, which is a bug in jaxdl: reported as one, with the exception
