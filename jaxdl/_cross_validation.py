@@ -9,6 +9,7 @@ the curve, its standard errors and the chosen penalty (:class:`CVResult`).
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import jax
@@ -18,7 +19,7 @@ import numpy as np
 from jaxdl import results
 from jaxdl.results import FitResult, Status
 
-__all__ = ["CVResult", "SCORINGS", "fold_ids", "choose"]
+__all__ = ["CVResult", "SCORINGS", "fold_ids", "fold_weights", "mean_se", "choose"]
 
 # Scoring name -> whether a higher score is better.
 SCORINGS = {"log_loss": False, "accuracy": True}
@@ -127,6 +128,22 @@ def fold_ids(y: np.ndarray, folds: Any, seed: int, sw: np.ndarray) -> tuple[np.n
     return ids, k
 
 
+def fold_weights(ids: np.ndarray, k: int, sw: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The folds as row weights, each ``(k, n)`` in ``sw``'s dtype: fold ``f``'s fit weighs
+    the rows ``sw * (ids != f)`` and its held-out score ``sw * (ids == f)``."""
+    held = jnp.asarray(ids)[None, :] == jnp.arange(k)[:, None]
+    train = jnp.where(held, 0, sw[None, :]).astype(sw.dtype)
+    test = jnp.where(held, sw[None, :], 0).astype(sw.dtype)
+    return train, test
+
+
+def mean_se(scores: Any) -> tuple[Any, Any]:
+    """The mean of the ``(F, G)`` fold scores over the folds and its standard error,
+    ``std(scores, ddof=1) / sqrt(F)``, each ``(G,)`` (NumPy or JAX arrays alike)."""
+    f = scores.shape[0]
+    return scores.mean(axis=0), scores.std(axis=0, ddof=1) / math.sqrt(f)  # a weak float
+
+
 def choose(scores: np.ndarray, status: np.ndarray, l2: np.ndarray,
            higher_is_better: bool) -> tuple[np.ndarray, np.ndarray, int, int]:
     """``(mean, se, best_index, index_1se)`` of the ``(F, G)`` scores (host arrays).
@@ -134,9 +151,7 @@ def choose(scores: np.ndarray, status: np.ndarray, l2: np.ndarray,
     Only penalties at which every fold converged are eligible; ``best_index`` is -1 when none
     is.
     """
-    f = scores.shape[0]
-    mean = scores.mean(axis=0)
-    se = scores.std(axis=0, ddof=1) / np.sqrt(f)
+    mean, se = mean_se(scores)
     eligible = np.all(status == Status.CONVERGED, axis=0)
     if not eligible.any():
         return mean, se, -1, -1

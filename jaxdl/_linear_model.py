@@ -586,9 +586,7 @@ def cross_validate(family: type, X: Any, y: Any, *, l2: Any, folds: Any = 5, see
     g = grid.size
     p = prob.theta0.shape[-1]
     lane_bytes = _lane_bytes(model, solver, n, d, dtype.itemsize)
-    held = jnp.asarray(ids)[None, :] == jnp.arange(k)[:, None]
-    train = jnp.where(held, 0, sw[None, :]).astype(dtype)
-    test = jnp.where(held, sw[None, :], 0).astype(dtype)
+    train, test = _cross_validation.fold_weights(ids, k, sw)
     place, ndev = _placement(devices, X)
     run = functools.partial(_fit.cv_path, model, solver, place(X), place(prob.y),
                             gtol=place(gtol), max_steps=max_steps, memory=10, mixed=mixed,

@@ -63,6 +63,7 @@ __all__ = [
     "accuracy",
     "gd_step_bound",
     "fit_classifier",
+    "cross_validate_classifier",
     "classifier_step_bound",
     "predict_classifier",
     "inference",
@@ -638,6 +639,39 @@ def fit_classifier(X: Any, y: Any, *, num_classes: int, solver: str = "newton",
         return getattr(logistic, f"fit_{solver}")(X, y, **options)
     return {"gd": fit_gd, "newton": fit_newton, "lbfgs": fit_lbfgs}[solver](
         X, y, num_classes=k, **options)
+
+
+def cross_validate_classifier(X: Any, y: Any, *, num_classes: int, **options: Any) -> CVResult:
+    """Cross-validate the penalty of the model :func:`fit_classifier` fits for
+    ``num_classes`` classes.
+
+    Two classes: :func:`jaxdl.logistic.cross_validate` (the refit's ``params = (w (d,), b
+    ())``); more: this module's :func:`cross_validate` (``params = (W (K, d), b (K,))``).
+    ``jaxdl cv`` chooses through this function.
+
+    Args:
+      X: features ``(n, d)``.
+      y: class ids ``0..num_classes-1``, ``(n,)``.
+      num_classes: K, at least 2.
+      **options: the keywords of :func:`jaxdl.logistic.cross_validate` (``l2`` the grid,
+        ``folds``, ``seed``, ``scoring``, ``solver``, ``gtol``, ``max_steps``,
+        ``sample_weight``, ``max_memory``).
+
+    Returns:
+      :class:`CVResult`.
+
+    Example:
+      >>> from jaxdl import data, multinomial
+      >>> ds = data.load_breast_cancer(); Xs, _, _ = data.standardize(ds.X)
+      >>> cv = multinomial.cross_validate_classifier(Xs, ds.y, num_classes=2,
+      ...                                            l2=[0.1, 1.0, 10.0], folds=3)
+      >>> cv.fit.params[0].shape, cv.fit.status_name
+      ((30,), 'converged')
+    """
+    k = checks.positive_int("num_classes", num_classes, minimum=2)
+    if k == 2:
+        return logistic.cross_validate(X, y, **options)
+    return cross_validate(X, y, num_classes=k, **options)
 
 
 def classifier_step_bound(X: Any, *, num_classes: int, l2: float = 0.0,

@@ -76,7 +76,7 @@ def test_every_option_has_help():
     parser = cli.build_parser()
     subparsers = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     parsers = [("jaxdl", parser)] + list(subparsers[0].choices.items())
-    assert {name for name, _ in parsers} == {"jaxdl", "verify", "fit", "sweep", "demo"}
+    assert {name for name, _ in parsers} == {"jaxdl", "verify", "fit", "cv", "sweep", "demo"}
     for name, p in parsers:
         for action in p._actions:
             assert action.help and action.help.strip(), (name, action.option_strings)

@@ -219,3 +219,22 @@ def test_a_memory_bound_runs_the_fits_in_turn_with_the_same_answers(layout):
     parts = logistic.cross_validate(X, y, l2=GRID, folds=3, gtol=1e-13, max_memory=1)
     np.testing.assert_allclose(np.asarray(parts.scores), np.asarray(whole.scores), rtol=1e-10)
     np.testing.assert_array_equal(np.asarray(parts.status), np.asarray(whole.status))
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_cross_validate_classifier_chooses_the_model_by_class_count(dtype):
+    """Two classes: logistic.cross_validate; more: multinomial.cross_validate (the choice of
+    fit_classifier), in the data's dtype."""
+    Xb, yb = _binary(n=150, seed=6, dtype=dtype)
+    a = multinomial.cross_validate_classifier(Xb, yb, num_classes=2, l2=[1.0, 2.0], folds=3)
+    b = logistic.cross_validate(Xb, yb, l2=[1.0, 2.0], folds=3)
+    np.testing.assert_array_equal(np.asarray(a.scores), np.asarray(b.scores))
+    assert a.fit.params[0].shape == (5,) and a.scores.dtype == a.fit.params[0].dtype == dtype
+    Xm, ym = _multi(n=240, k=3, dtype=dtype)
+    c = multinomial.cross_validate_classifier(Xm, ym, num_classes=3, l2=[1.0], folds=3)
+    d = multinomial.cross_validate(Xm, ym, l2=[1.0], folds=3)
+    np.testing.assert_array_equal(np.asarray(c.scores), np.asarray(d.scores))
+    assert c.fit.params[0].shape == (3, 4) and c.scores.dtype == c.fit.params[0].dtype == dtype
+    assert c.fit.status_name == "converged"
+    with pytest.raises(ValueError, match="num_classes: expected"):
+        multinomial.cross_validate_classifier(Xb, yb, num_classes=1, l2=[1.0])

@@ -853,6 +853,7 @@ def _ref_seed_limit(i, out) -> None:
 
 _DET = "test_determinism.py::digests"  # loops over both dtypes, checks every output's dtype
 _EXT = "test_extremes.py::"  # the reference comparisons above (both dtypes)
+_CV = "test_cross_validate.py::"
 
 TABLE: dict[str, Call | Free | Covered] = {
     # checks
@@ -928,6 +929,7 @@ TABLE: dict[str, Call | Free | Covered] = {
     "logistic.bootstrap": Call(lambda i: logistic.bootstrap(
         i.fitX, i.fity, key=jax.random.key(0), num_resamples=4, l2=1.0), 1e-4,
         ref=_ref_bootstrap),
+    "logistic.cross_validate": Covered(_CV + "test_float32_agrees_with_float64"),
     "logistic.summary": Free("formats an Inference (arrays already checked above) as text"),
     # softmax
     "softmax.softmax": Covered(_EXT + "test_softmax_k1000_extreme_spreads"),
@@ -965,6 +967,10 @@ TABLE: dict[str, Call | Free | Covered] = {
                                                             i.dtype)),
     "multinomial.fit_classifier": Call(lambda i: _fit_summary(multinomial.fit_classifier(
         i.fitX, i.fitk, num_classes=3, l2=1.0))[::2], 1e-5),
+    "multinomial.cross_validate": Covered(_CV + "test_cross_validate_classifier_chooses_the_"
+                                          "model_by_class_count"),
+    "multinomial.cross_validate_classifier": Covered(
+        _CV + "test_cross_validate_classifier_chooses_the_model_by_class_count"),
     "multinomial.classifier_step_bound": Call(lambda i: jnp.asarray(
         multinomial.classifier_step_bound(i.X, num_classes=2), i.dtype)),
     "multinomial.predict_classifier": Call(

@@ -184,6 +184,82 @@ def test_l2_path_rows_equal_fit_newton_and_bootstrap():
         assert np.all(lo < hi)
 
 
+CV_L2 = [0.0, 0.1, 1.0, 10.0]  # l2 = 0: every fold separable, a failed row kept
+
+
+@pytest.fixture(scope="module")
+def cv_table():
+    return sweep.run("cv-l2", {"l2": CV_L2}, progress=False)
+
+
+@pytest.fixture(scope="module")
+def cv_reference():
+    X, y = _sweeps._breast_cancer("float64")
+    return logistic.cross_validate(X, y, l2=CV_L2, folds=_sweeps.CV_FOLDS, seed=0)
+
+
+def test_cv_l2_rows_equal_cross_validate(cv_table, cv_reference):
+    """A row is one column of logistic.cross_validate's result: every fold's held-out score,
+    their mean and standard error, and the folds' statuses."""
+    cv = cv_reference
+    assert [r["l2"] for r in cv_table.rows] == CV_L2
+    assert {"l2", "seed", "scoring", "mean", "se", "status", "folds_converged"} <= set(
+        cv_table.columns)
+    scores = np.stack([cv_table[f"score_{f}"] for f in range(_sweeps.CV_FOLDS)])
+    _close(scores, cv.scores)
+    _close(cv_table["mean"], cv.mean)
+    _close(cv_table["se"], cv.se)
+    status = np.asarray(cv.status)
+    assert list(cv_table["folds_converged"]) == list((status == 0).sum(axis=0))
+    for j, r in enumerate(cv_table.rows):  # the first fold that did not converge, if any
+        failed = [s for s in cv.status_name if s[j] != "converged"]
+        assert r["status"] == (failed[0][j] if failed else "converged")
+    assert cv_table.rows[0]["status"] == "separable"
+
+
+def test_cv_l2_plot_marks_the_choices_of_cross_validate(cv_table, cv_reference):
+    from matplotlib.figure import Figure
+
+    from jaxdl.sweep import _plots
+
+    fig = Figure()
+    ax = fig.add_subplot()
+    _plots._cv_l2(cv_table, fig, [ax])
+    labels = ax.get_legend_handles_labels()[1]
+    assert f"best: l2 = {float(cv_reference.best_l2):.3g}" in labels
+    assert f"one-standard-error choice: l2 = {float(cv_reference.l2_1se):.3g}" in labels
+    assert "a fold did not converge (never chosen)" in labels  # the l2 = 0 row
+    assert ax.get_xscale() == "symlog"  # the grid holds 0
+
+
+def test_plot_cv_draws_a_cross_validation(tmp_path, cv_reference):
+    png = tmp_path / "cv.png"
+    ax = sweep.plot_cv(cv_reference, png, title="breast cancer")
+    assert png.read_bytes()[:4] == b"\x89PNG" and ax.get_title() == "breast cancer"
+    assert f"best: l2 = {float(cv_reference.best_l2):.3g}" in ax.get_legend_handles_labels()[1]
+    with pytest.raises(ValueError, match="scoring: expected one of"):
+        sweep.plot_cv(cv_reference, scoring="auc")
+    with pytest.raises(ValueError, match="result: expected a CVResult, got Table"):
+        sweep.plot_cv(sweep.Table(["l2"], []))
+
+
+def test_cv_l2_from_the_command_line(tmp_path, capsys, cv_table):
+    assert cli.main(["sweep", "cv-l2", "--out", str(tmp_path), "--grid",
+                     "l2=" + ",".join(map(str, CV_L2)), "--no-progress"]) == 0
+    assert "statuses: converged 3, separable 1" in capsys.readouterr().out
+    with open(tmp_path / "cv-l2.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [float(r["l2"]) for r in rows] == CV_L2
+    for r, ref in zip(rows, cv_table.rows, strict=True):
+        assert r["status"] == ref["status"]
+        _close([float(r[c]) for c in ("mean", "se", "score_0", "score_4")],
+               [ref[c] for c in ("mean", "se", "score_0", "score_4")])
+    doc = json.loads((tmp_path / "cv-l2.json").read_text())
+    assert doc["sweep"] == "cv-l2" and [r["status"] for r in doc["rows"]] == [
+        r["status"] for r in rows]
+    assert (tmp_path / "cv-l2.png").stat().st_size > 10_000
+
+
 def _counting_sweep():
     traces = []
 
@@ -333,7 +409,8 @@ def test_cli_bad_input_exit_2(argv, needle, tmp_path, capsys):
 def test_cli_list_and_a_run(tmp_path, capsys):
     assert cli.main(["sweep", "--list"]) == 0
     text = capsys.readouterr().out
-    for name in ("gd-rates", "newton-starts", "noise-sigma", "batchnorm-n", "l2-path"):
+    for name in ("gd-rates", "newton-starts", "noise-sigma", "batchnorm-n", "l2-path",
+                 "cv-l2"):
         assert f"{name}:" in text
     assert "max_steps" in text and "static" in text
     assert cli.main(["sweep", "batchnorm-n", "--out", str(tmp_path), "--grid", "n=4,8",
@@ -384,7 +461,8 @@ def _script(name, argv, capsys):
 
 @pytest.mark.parametrize("name", ["sweep_gd_rates.py", "sweep_newton_starts.py",
                                   "sweep_noise_sigma.py", "sweep_batchnorm_n.py",
-                                  "sweep_l2_path.py", "sweep_custom.py", "make_sweep_plots.py"])
+                                  "sweep_l2_path.py", "sweep_cv_l2.py", "sweep_custom.py",
+                                  "make_sweep_plots.py"])
 def test_scripts_have_help(name, capsys):
     assert "usage:" in _script(name, ["--help"], capsys)
 

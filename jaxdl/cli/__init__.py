@@ -1,15 +1,17 @@
-"""The ``jaxdl`` command line: ``verify``, ``fit``, ``sweep`` and ``demo`` (the default).
+"""The ``jaxdl`` command line: ``verify``, ``fit``, ``cv``, ``sweep`` and ``demo`` (the default).
 
 An entry point: it parses arguments, sets JAX's process-wide options (float64 on, a persistent
 compilation cache) and prints. It holds no maths: every number comes from the library. One
-module per command (:mod:`jaxdl.cli.verify`, :mod:`~jaxdl.cli.fit`, :mod:`~jaxdl.cli.sweep`,
-:mod:`~jaxdl.cli.demo`); :mod:`jaxdl.cli.options` holds what they share.
+module per command (:mod:`jaxdl.cli.verify`, :mod:`~jaxdl.cli.fit`, :mod:`~jaxdl.cli.cv`,
+:mod:`~jaxdl.cli.sweep`, :mod:`~jaxdl.cli.demo`); :mod:`jaxdl.cli.options` holds what they
+share, and :mod:`jaxdl.cli.inputs` the data flags of the commands that fit.
 
 Exit status, by what went wrong rather than by the exception's type name:
 
 - 0: every check and fit succeeded;
 - 1: an identity failed, or a fit ran and ended with a status that is not a success
-  (``max_steps``, ``nonfinite``, ``separable`` ...), printed with a hint;
+  (``max_steps``, ``nonfinite``, ``separable`` ...), printed with a hint; or a
+  cross-validation found no penalty at which every fold converged;
 - 2: a bad flag, flag value or input file, reported before any work with the flag the user
   typed;
 - 70: an unexpected exception, which is a bug in jaxdl: reported as one, with the exception
@@ -30,7 +32,7 @@ import jax
 
 from jaxdl import __version__
 from jaxdl._compilation_cache import DEFAULT_DIR, enable_compilation_cache
-from jaxdl.cli import demo, fit, sweep, verify
+from jaxdl.cli import cv, demo, fit, sweep, verify
 from jaxdl.cli.options import (
     EXIT_BUG,
     EXIT_INTERRUPTED,
@@ -70,9 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"jaxdl {__version__}",
                         help="print the jaxdl version and exit")
-    sub = parser.add_subparsers(dest="command", metavar="{verify,fit,sweep,demo}",
+    sub = parser.add_subparsers(dest="command", metavar="{verify,fit,cv,sweep,demo}",
                                 help="what to run (default demo)")
-    for command in (verify, fit, sweep, demo):
+    for command in (verify, fit, cv, sweep, demo):
         command.add_parser(sub)
     return parser
 

@@ -13,27 +13,24 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
-import zlib
 from collections.abc import Callable
 
 import jax
 
+from jaxdl.cli import inputs
+from jaxdl.cli.inputs import finite_or_none
 from jaxdl.cli.options import (
     EXIT_FAILED,
     EXIT_OK,
     UsageError,
     check_plot,
-    delimiter,
     integer,
-    label_column,
     library_error,
     number,
 )
 
 GD_STEPS, NEWTON_STEPS = 20000, 50
-_FILE_ERRORS = (ValueError, OSError, EOFError, zlib.error)  # a file that is not a data set
 
 
 def default_gtol(dtype: str) -> float:
@@ -52,21 +49,7 @@ def add_parser(sub) -> None:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", default="breast_cancer", metavar="NAME|PATH.csv",
-                   help="breast_cancer | digits | the path of a CSV file (label in the last "
-                   "column unless --label-column; default breast_cancer)")
-    p.add_argument("--label-column", type=label_column, default=None, metavar="NAME|INDEX",
-                   help="CSV only: the label column, by header name or 0-based index "
-                   "(negative counts from the end; default -1, the last)")
-    p.add_argument("--no-header", action="store_true",
-                   help="CSV only: the file has no header row (features are named x0, x1, "
-                   "...); without this flag a first row of numbers is an error")
-    p.add_argument("--delimiter", type=delimiter, default=None, metavar="CHAR",
-                   help="CSV only: the field separator, one character, or 'tab' (default ',')")
-    p.add_argument("--classes", type=integer(2), default=None, metavar="K",
-                   help="the number of classes: 2 fits logistic regression, K > 2 multinomial "
-                   "regression; labels must be 0..K-1 with at least 2 samples each (default: 2 "
-                   "for a CSV file, the data set's own count for bundled data)")
+    inputs.add_data_arguments(p, standardize_rows="the training rows")
     p.add_argument("--solver", choices=("both", "gd", "newton"), default="both",
                    help="gradient descent, Newton's method, or both (default both)")
     p.add_argument("--l2", type=number(0), default=1.0,
@@ -84,16 +67,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gtol", type=number(0, low_open=True), default=None,
                    help="stop when the per-sample mean gradient's max-norm (max |gradient| / "
                    "n_train) is <= this, > 0 (default 1e-9 in float64, 1e-5 in float32)")
-    p.add_argument("--dtype", choices=("float64", "float32"), default="float64",
-                   help="floating-point precision of the fit (default float64)")
     p.add_argument("--test-fraction", type=number(0, 1, low_open=True, high_open=True),
                    default=0.25, metavar="F",
                    help="share of rows held out for the test accuracy, in (0, 1) (default 0.25)")
     p.add_argument("--seed", type=integer(0), default=0,
                    help="seed of the random train/test split, >= 0 (default 0)")
-    p.add_argument("--no-standardize", action="store_true",
-                   help="fit the raw features (default: scale each to zero mean, unit variance "
-                   "on the training rows)")
     p.add_argument("--every", type=integer(1), default=None, metavar="N",
                    help="print every N-th step of the table (default: about 20 rows)")
     p.add_argument("--json", action="store_true",
@@ -104,10 +82,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(needs matplotlib; the folder must exist)")
 
 
-def _finite_or_none(v: float) -> float | None:
-    return v if math.isfinite(v) else None  # JSON has no NaN or inf
-
-
 def _history_rows(res, every: int, n_train: int) -> list[dict]:
     import numpy as np
 
@@ -116,9 +90,9 @@ def _history_rows(res, every: int, n_train: int) -> list[dict]:
     gn = np.asarray(res.grad_norm_history)
     ss = np.asarray(res.step_size_history)
     idx = sorted(set(range(0, steps + 1, max(1, every))) | {steps})
-    return [{"step": i, "loss": _finite_or_none(float(loss[i])),
-             "mean_grad_norm": _finite_or_none(float(gn[i]) / n_train),
-             "step_size": _finite_or_none(float(ss[i]))} for i in idx]
+    return [{"step": i, "loss": finite_or_none(float(loss[i])),
+             "mean_grad_norm": finite_or_none(float(gn[i]) / n_train),
+             "step_size": finite_or_none(float(ss[i]))} for i in idx]
 
 
 def _auto_every(steps: int, rows: int = 20) -> int:
@@ -147,76 +121,6 @@ def _hint(solver: str, status, args: argparse.Namespace) -> str | None:
     return hints.get(Status(status), "see the status message")
 
 
-def _coefficients(params, binary: bool, features, classes) -> dict:
-    import numpy as np
-
-    W, b = (np.asarray(p, dtype=np.float64) for p in params)
-    if binary:
-        return {"intercept": float(b),
-                "coefficients": dict(zip(features, map(float, W), strict=True))}
-    return {"intercept": dict(zip(classes, map(float, b), strict=True)),
-            "coefficients": {c: dict(zip(features, map(float, row), strict=True))
-                             for c, row in zip(classes, W, strict=True)}}
-
-
-def _load(args: argparse.Namespace):
-    """The data set of --data, or a UsageError that names the flag to change."""
-    from jaxdl import data
-
-    csv_flags = {"--label-column": args.label_column, "--delimiter": args.delimiter,
-                 "--no-header": True if args.no_header else None}
-    given = [flag for flag, value in csv_flags.items() if value is not None]
-    if args.data in data.BUNDLED:
-        if given:
-            raise UsageError(f"{', '.join(given)}: expected no CSV option for the bundled data "
-                             f"set {args.data!r} (they apply to a CSV file)")
-        return data.load(args.data)
-    if not os.path.isfile(args.data):
-        why = "a folder" if os.path.isdir(args.data) else "no such file"
-        raise UsageError(f"--data: expected a bundled data set name "
-                         f"({', '.join(sorted(data.BUNDLED))}) or the path of an existing CSV "
-                         f"file, got {args.data!r} ({why})")
-    if args.no_header and isinstance(args.label_column, str):
-        raise UsageError(f"--label-column: a column name ({args.label_column!r}) needs a header "
-                         "row, and --no-header says there is none; pass a 0-based index")
-    # the flags the user typed, by the argument they feed (an error about the header row of a
-    # file read without --no-header is about the file: --data)
-    flags = {"label_column": "--label-column", "delimiter": "--delimiter"}
-    if args.no_header:
-        flags["header"] = "--no-header"
-
-    def load(header: bool):
-        return data.load(args.data, label_column=args.label_column, header=header,
-                         delimiter=args.delimiter)
-
-    try:
-        return load(not args.no_header)
-    except _FILE_ERRORS as err:
-        error = library_error(err, flags, default="--data")
-    try:  # is it the header row? then the file loads the other way
-        load(args.no_header)
-    except _FILE_ERRORS:
-        raise error from None
-    if args.no_header:
-        raise UsageError(f"--no-header: line 1 of {args.data} holds column names (the file "
-                         "loads with it as the header row); leave out --no-header") from None
-    raise UsageError(f"--no-header: expected line 1 of {args.data} to hold column names, got a "
-                     "row of numbers (the file loads as data only); pass --no-header if the "
-                     "file has no header row") from None
-
-
-def _as_dtype(X, dtype, args: argparse.Namespace, what: str):
-    import jax.numpy as jnp
-    import numpy as np
-
-    big = float(np.max(np.abs(np.asarray(X, np.float64)), initial=0.0))
-    if big > float(jnp.finfo(dtype).max):  # checked before the cast, which would give inf
-        raise UsageError(f"--dtype {args.dtype}: expected values that {args.dtype} can hold, "
-                         f"got {what} of --data {args.data} as large as {big:.3g}; leave out "
-                         "--dtype float32 (float64 is the default)")
-    return jnp.asarray(X, dtype)
-
-
 def _default_rate(rate: float, args: argparse.Namespace) -> float:
     """The default gradient-descent rate 1/L, when the data let it be a positive number."""
     if not 0 < rate < math.inf:
@@ -230,7 +134,6 @@ def _default_rate(rate: float, args: argparse.Namespace) -> float:
 def prepare(args: argparse.Namespace):
     """Check the flags, load, split and standardise: everything before the first fit."""
     import jax.numpy as jnp
-    import numpy as np
 
     from jaxdl import data
 
@@ -251,24 +154,8 @@ def prepare(args: argparse.Namespace):
     if args.plot:
         check_plot(args.plot)
 
-    ds = _load(args)
-    bundled = args.data in data.BUNDLED
-    top = int(np.max(ds.y))
-    if args.classes is not None and top >= args.classes:
-        raise UsageError(f"--classes: expected more classes than the largest label {top} in "
-                         f"{args.data} (labels are class ids 0..K-1), got --classes "
-                         f"{args.classes}; pass --classes {top + 1}")
-    declared = args.classes if args.classes is not None or not bundled else len(ds.target_names)
-    try:
-        k = data.check_classes(ds.y, num_classes=declared, min_per_class=2)
-    except ValueError as err:
-        raise library_error(err, {"y": f"labels of --data {args.data}",
-                                  "num_classes": "--classes"}) from None
-    if declared is None and k != 2:
-        raise UsageError(
-            f"--classes: expected binary labels {{0, 1}} (a CSV file is a logistic problem "
-            f"unless --classes says otherwise), got labels 0..{k - 1} in {args.data}; pass "
-            f"--classes {k} to fit a {k}-class multinomial model")
+    ds = inputs.load(args)
+    k = inputs.num_classes(args, ds)
     try:
         Xtr, ytr, Xte, yte = data.train_test_split(jax.random.key(args.seed), ds.X, ds.y,
                                                    test_fraction=args.test_fraction)
@@ -280,8 +167,8 @@ def prepare(args: argparse.Namespace):
     except ValueError as err:
         raise library_error(err, {"y": f"labels of the training rows (--test-fraction "
                                        f"{args.test_fraction:g}, --seed {args.seed})"}) from None
-    Xtr = _as_dtype(Xtr, dtype, args, "training rows")
-    Xte = _as_dtype(Xte, dtype, args, "test rows")
+    Xtr = inputs.as_dtype(Xtr, args, "training rows")
+    Xte = inputs.as_dtype(Xte, args, "test rows")
     if not args.no_standardize:
         Xtr, mean, scale = data.standardize(Xtr)
         Xte, _, _ = data.standardize(Xte, mean=mean, scale=scale)
@@ -332,14 +219,14 @@ def fit_one(solver: str, args: argparse.Namespace, report: dict, arrays, on_star
     return {
         "status": status.name_lower, "ok": status.ok, "message": status.message,
         "hint": _hint(solver, status, args),
-        "steps": steps, "loss": _finite_or_none(float(res.loss)),
-        "grad_norm": _finite_or_none(float(res.grad_norm)),
-        "mean_grad_norm": _finite_or_none(float(res.grad_norm) / n_train),
+        "steps": steps, "loss": finite_or_none(float(res.loss)),
+        "grad_norm": finite_or_none(float(res.grad_norm)),
+        "mean_grad_norm": finite_or_none(float(res.grad_norm) / n_train),
         "train_accuracy": acc_tr, "test_accuracy": acc_te,
-        **_coefficients(res.params, k == 2, report["features"], report["class_names"]),
-        "loss_history": [_finite_or_none(float(v))
+        **inputs.coefficients(res.params, k == 2, report["features"], report["class_names"]),
+        "loss_history": [finite_or_none(float(v))
                          for v in np.asarray(res.loss_history[: steps + 1])],
-        "grad_norm_history": [_finite_or_none(float(v))
+        "grad_norm_history": [finite_or_none(float(v))
                               for v in np.asarray(res.grad_norm_history[: steps + 1])],
         "rows": _history_rows(res, args.every or _auto_every(steps), n_train),
     }

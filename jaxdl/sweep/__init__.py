@@ -33,6 +33,7 @@ See the [sweeps guide][sweeps] for the built-in sweeps and their plots.
 from __future__ import annotations
 
 from jaxdl.sweep import _builtins  # noqa: F401  (registers the built-in sweeps)
+from jaxdl.sweep._plots import plot_cv as plot_cv
 from jaxdl.sweep._runner import DEFAULT_MAX_MEMORY as DEFAULT_MAX_MEMORY
 from jaxdl.sweep._runner import chunk_memory as chunk_memory
 from jaxdl.sweep._runner import clear_compiled as clear_compiled
@@ -48,4 +49,4 @@ from jaxdl.sweep._spec import register as register
 from jaxdl.sweep._table import Table as Table
 
 __all__ = ["AXIS", "DEFAULT_MAX_MEMORY", "Param", "Sweep", "Table", "chunk_memory", "get", "grid",
-           "names", "plot", "register", "run"]
+           "names", "plot", "plot_cv", "register", "run"]

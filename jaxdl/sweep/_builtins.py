@@ -10,7 +10,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxdl import _fit, _inference, _solver, batchnorm, data, logistic, newton, noise
+from jaxdl import (
+    _cross_validation,
+    _fit,
+    _inference,
+    _solver,
+    batchnorm,
+    data,
+    logistic,
+    newton,
+    noise,
+)
 from jaxdl.results import Status
 from jaxdl.sweep._spec import AXIS, Param, Sweep, register
 
@@ -212,3 +222,57 @@ L2_PATH = register(Sweep(
      Param("seed", (0,), "PRNG seed of the resamples", kind="int"),
      Param("num_resamples", (64,), "bootstrap resamples per l2", kind="int", static=True)),
     prepare=_l2_prepare, config=_l2_config))
+
+
+# --- cv-l2: the cross-validation curve of the penalty (Q1, logistic.cross_validate) ---------
+
+CV_FOLDS = 5  # every row has this many score columns, so the folds are not a parameter
+
+
+@functools.lru_cache(maxsize=8)
+def _cv_folds(dtype_name: str, seed: int):
+    """Breast cancer, standardised, and its folds as row weights ``(CV_FOLDS, n)`` each: the
+    stratified, seeded folds of ``logistic.cross_validate(..., folds=CV_FOLDS, seed=seed)``."""
+    X, y = _breast_cancer(dtype_name)
+    ids, k = _cross_validation.fold_ids(np.asarray(y), CV_FOLDS, seed, np.ones(X.shape[0]))
+    train, test = _cross_validation.fold_weights(ids, k, jnp.ones(X.shape[0], X.dtype))
+    return X, y, train, test
+
+
+def _cv_prepare(dtype, static):
+    return _cv_folds(jnp.dtype(dtype).name, static["seed"])
+
+
+def _cv_config(ctx, *, l2, seed, scoring, max_steps):
+    X, y, train, test = ctx
+    dtype = X.dtype
+    gtol = jnp.asarray(_solver.default_gtol(None, dtype), dtype)
+    # every fold's Newton fit at this penalty from zero: the program cross_validate runs for
+    # every (fold, penalty) pair of a problem this small (in float64 throughout: breast cancer
+    # is far below the size at which its Newton steps form the Hessian in float32)
+    _, scores, status, steps, _ = _fit.cv_path(
+        logistic.Model(), "newton", X, y, jnp.zeros((CV_FOLDS, X.shape[1] + 1), dtype),
+        jnp.broadcast_to(l2, (1, CV_FOLDS)), jnp.ones((1,), bool), gtol, train, test,
+        max_steps=max_steps, memory=10, mixed=False, scoring=scoring)
+    scores, status = scores[0], status[0]
+    mean, se = _cross_validation.mean_se(scores)
+    converged = status == Status.CONVERGED
+    return {"mean": mean, "se": se, "score": scores, "steps": jnp.max(steps[0]),
+            "folds_converged": jnp.sum(converged).astype(jnp.int32),
+            # the first fold that did not converge speaks for the row (converged if none)
+            "status": status[jnp.argmin(converged)]}
+
+
+CV_L2 = register(Sweep(
+    "cv-l2",
+    f"{CV_FOLDS}-fold cross-validation of logistic regression (Q1) on breast cancer over l2: "
+    "the held-out score per fold, its mean and standard error",
+    (Param("l2", tuple(float(v) for v in np.geomspace(1e-3, 1e3, 13)), "ridge penalty on w"),
+     Param("seed", (0,), "seed of the folds' stratified shuffle (a fold assignment)",
+           kind="int", static=True),
+     Param("scoring", ("log_loss",), "held-out score: log_loss (mean negative "
+           "log-likelihood) or accuracy", kind="choice",
+           choices=tuple(_cross_validation.SCORINGS), static=True),
+     Param("max_steps", (50,), "Newton step budget of every fold's fit", kind="int",
+           static=True)),
+    prepare=_cv_prepare, config=_cv_config))
