@@ -219,3 +219,21 @@ def test_a_memory_bound_runs_the_fits_in_turn_with_the_same_answers(layout):
     parts = logistic.cross_validate(X, y, l2=GRID, folds=3, gtol=1e-13, max_memory=1)
     np.testing.assert_allclose(np.asarray(parts.scores), np.asarray(whole.scores), rtol=1e-10)
     np.testing.assert_array_equal(np.asarray(parts.status), np.asarray(whole.status))
+
+
+def test_steps_are_the_folds_step_counts(layout):
+    X, y = _binary(n=200, seed=7)
+    ids, _ = _cross_validation.fold_ids(np.asarray(y), 3, 0, np.ones(200))
+    grid = np.array([0.1, 10.0])
+    cv = logistic.cross_validate(X, y, l2=grid, folds=ids, solver="newton")
+    assert cv.steps.shape == (3, 2) and cv.steps.dtype == jnp.int32
+    w, b = cv.fold_params
+    for f in range(3):
+        sw = (ids != f).astype(float)
+        # The largest penalty's fit starts from zero; the next one from zero too (every pair at
+        # once) or from the previous penalty's solution (the path's warm start).
+        first = logistic.fit_newton(X, y, l2=10.0, sample_weight=sw)
+        start = dict(w0=w[f, 1], b0=b[f, 1]) if layout == "path" else {}
+        then = logistic.fit_newton(X, y, l2=0.1, sample_weight=sw, **start)
+        assert [int(cv.steps[f, 1]), int(cv.steps[f, 0])] == [int(first.steps),
+                                                                int(then.steps)]
