@@ -69,7 +69,110 @@ def _padded_rows(n: int) -> int:
     return max(_MIN_ROWS, 1 << (n - 1).bit_length())
 
 
-class LogisticRegression(ClassifierMixin, BaseEstimator):
+def _is_real(value: Any) -> bool:
+    return (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+            and bool(np.isfinite(value)))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_tol(tol: Any) -> None:
+    if tol is not None and not (_is_real(tol) and tol > 0):
+        raise ValueError(f"tol: expected None or a finite number > 0, got {tol!r}")
+
+
+def _check_dtype(dtype: Any) -> np.dtype:
+    try:
+        checked = np.dtype(dtype)
+    except TypeError:
+        checked = None
+    if checked not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype: expected 'float32' or 'float64', got {dtype!r}")
+    return checked
+
+
+class _LinearClassifier(ClassifierMixin, BaseEstimator):
+    """What jaxdl's classifiers share: the checked data, the classes, the padded problem and
+    the predictions from ``coef_`` and ``intercept_``."""
+
+    @staticmethod
+    def _x64(dtype: np.dtype):
+        from jaxdl import _compat
+
+        return _compat.enable_x64(True) if dtype == np.float64 else contextlib.nullcontext()
+
+    def _fit_data(self, X: Any, y: Any, sample_weight: Any):
+        """``(X, y, class ids, weights)`` checked as scikit-learn does; sets ``classes_`` (and
+        ``n_features_in_``, ``feature_names_in_``)."""
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        check_classification_targets(y)
+        classes, yi = np.unique(y, return_inverse=True)
+        if classes.size < 2:
+            raise ValueError(f"y: expected at least 2 classes, got 1 class ({classes[0]!r})")
+        sw = _row_weights(sample_weight, X.shape[0])
+        if not np.any(sw > 0):
+            raise ValueError("sample_weight: expected weights not all zero, got all zero")
+        weighted = np.unique(yi[sw > 0])
+        if weighted.size < 2:
+            raise ValueError(f"sample_weight: expected positive weight on at least 2 classes, "
+                             f"got weight only on class {classes[weighted[0]]!r}")
+        self.classes_ = classes
+        return X, y, yi, sw
+
+    def _padded(self, X: np.ndarray, yi: np.ndarray, sw: np.ndarray, dtype: np.dtype):
+        """``(X, y, sample_weight)`` with zero-weight rows appended up to :func:`_padded_rows`:
+        binary labels in ``dtype`` for :mod:`jaxdl.logistic`, else int32 class ids for
+        :mod:`jaxdl.multinomial` (the models' choice in
+        :func:`jaxdl.multinomial.fit_classifier`)."""
+        n, d = X.shape
+        m = _padded_rows(n)
+        Xp = np.zeros((m, d), dtype)
+        Xp[:n] = X
+        yp = np.zeros((m,), dtype if self.classes_.size == 2 else np.int32)
+        yp[:n] = yi
+        swp = np.zeros((m,), dtype)
+        swp[:n] = sw
+        return Xp, yp, swp
+
+    def _set_coef(self, W: Any, b: Any) -> None:
+        """``coef_`` ``(1, d)`` or ``(K, d)`` and ``intercept_`` from a model's ``(w, b)``."""
+        W, b = np.asarray(W), np.asarray(b)
+        if self.classes_.size == 2:
+            W, b = W[None, :], np.reshape(b, (1,))
+        self.coef_, self.intercept_ = W, b
+
+    # ------------------------------------------------------------------------------------------
+    # Predictions in NumPy: no compilation per batch shape, and exact for any logit.
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Logits: ``(n,)`` for binary problems (the positive class's), else ``(n, K)``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        Z = X.astype(self.coef_.dtype) @ self.coef_.T + self.intercept_
+        return Z[:, 0] if self.classes_.size == 2 else Z
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """Log class probabilities ``(n, K)``, computed stably from the logits."""
+        Z = self.decision_function(X)
+        if Z.ndim == 1:
+            return np.stack([-np.logaddexp(0, Z), -np.logaddexp(0, -Z)], axis=1)
+        Zs = Z - Z.max(axis=1, keepdims=True)
+        return Zs - np.log(np.sum(np.exp(Zs), axis=1, keepdims=True))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities ``(n, K)`` (rows sum to 1)."""
+        return np.exp(self.predict_log_proba(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable class label per row."""
+        Z = self.decision_function(X)
+        idx = (Z > 0).astype(int) if Z.ndim == 1 else np.argmax(Z, axis=1)
+        return self.classes_[idx]
+
+
+class LogisticRegression(_LinearClassifier):
     """Penalised (multinomial) logistic regression fitted by jaxdl, as a scikit-learn classifier.
 
     Minimises ``sum_n sw_n CE_n + l2/2 ||W||^2`` (intercepts unpenalised): binary labels by
@@ -114,65 +217,32 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def _check_params(self) -> np.dtype:
         if self.solver not in _SOLVERS:
             raise ValueError(f"solver: expected one of {_SOLVERS}, got {self.solver!r}")
-        if (isinstance(self.l2, (bool, np.bool_)) or not isinstance(self.l2, numbers.Real)
-                or not np.isfinite(self.l2) or self.l2 < 0):
+        if not (_is_real(self.l2) and self.l2 >= 0):
             raise ValueError(f"l2: expected a finite number >= 0, got {self.l2!r}")
-        if self.tol is not None and (isinstance(self.tol, (bool, np.bool_))
-                                     or not isinstance(self.tol, numbers.Real)
-                                     or not np.isfinite(self.tol) or self.tol <= 0):
-            raise ValueError(f"tol: expected None or a finite number > 0, got {self.tol!r}")
-        if (isinstance(self.max_iter, (bool, np.bool_))
-                or not isinstance(self.max_iter, numbers.Integral) or self.max_iter < 1):
+        _check_tol(self.tol)
+        if not (_is_int(self.max_iter) and self.max_iter >= 1):
             raise ValueError(f"max_iter: expected an int >= 1, got {self.max_iter!r}")
         if not isinstance(self.fit_intercept, (bool, np.bool_)):
             raise ValueError(f"fit_intercept: expected a bool, got {self.fit_intercept!r}")
-        try:
-            dtype = np.dtype(self.dtype)
-        except TypeError:
-            dtype = None
-        if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-            raise ValueError(f"dtype: expected 'float32' or 'float64', got {self.dtype!r}")
-        return dtype
-
-    @staticmethod
-    def _x64(dtype: np.dtype):
-        from jaxdl import _compat
-
-        return _compat.enable_x64(True) if dtype == np.float64 else contextlib.nullcontext()
+        return _check_dtype(self.dtype)
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
         """Fit on ``X (n, d)``, labels ``y (n,)`` (any hashable class labels), optional
         non-negative ``sample_weight (n,)``. Returns ``self``."""
+        from jaxdl import multinomial
+
         dtype = self._check_params()
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
-        check_classification_targets(y)
-        classes, yi = np.unique(y, return_inverse=True)
-        if classes.size < 2:
-            raise ValueError(f"y: expected at least 2 classes, got 1 class ({classes[0]!r})")
-        sw = _row_weights(sample_weight, X.shape[0])
-        if not np.any(sw > 0):
-            raise ValueError("sample_weight: expected weights not all zero, got all zero")
-        weighted = np.unique(yi[sw > 0])
-        if weighted.size < 2:
-            raise ValueError(f"sample_weight: expected positive weight on at least 2 classes, "
-                             f"got weight only on class {classes[weighted[0]]!r}")
-        self.classes_ = classes
-        n, d = X.shape
-        m = _padded_rows(n)
-        Xp = np.zeros((m, d), dtype)
-        Xp[:n] = X
-        yp = np.zeros((m,), np.float64)
-        yp[:n] = yi
-        swp = np.zeros((m,), dtype)
-        swp[:n] = sw
+        X, _, yi, sw = self._fit_data(X, y, sample_weight)
+        Xp, yp, swp = self._padded(X, yi, sw, dtype)
         with self._x64(dtype):
-            res = self._fit(Xp, yp, swp, classes.size, dtype)
-            W, b = (np.asarray(a) for a in res.params)
+            # solver "gd" runs at the safe rate 1 / L of the weighted problem (fit_classifier).
+            res = multinomial.fit_classifier(
+                Xp, yp, num_classes=self.classes_.size, solver=self.solver, l2=float(self.l2),
+                gtol=self.tol, max_steps=int(self.max_iter), sample_weight=swp,
+                fit_intercept=bool(self.fit_intercept))
+            self._set_coef(*res.params)
             status, steps = res.status_name, int(res.steps)
             message = res.message
-        if classes.size == 2:
-            W, b = W[None, :], np.reshape(b, (1,))
-        self.coef_, self.intercept_ = W, b
         self.n_iter_ = np.array([steps], np.int32)
         self.status_ = status
         self.result_ = res
@@ -180,45 +250,3 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             warnings.warn(f"jaxdl LogisticRegression did not converge: {message}",
                           ConvergenceWarning, stacklevel=2)
         return self
-
-    def _fit(self, X, y, sw, k, dtype):
-        import jax.numpy as jnp
-
-        from jaxdl import multinomial
-
-        X, y, sw = jnp.asarray(X, dtype), jnp.asarray(y), jnp.asarray(sw, dtype)
-        # Binary labels go to the logistic model in X's dtype, class ids to the K-class model.
-        y = y.astype(dtype) if k == 2 else y.astype(jnp.int32)
-        # solver "gd" runs at the safe rate 1 / L of the weighted problem (fit_classifier).
-        return multinomial.fit_classifier(
-            X, y, num_classes=k, solver=self.solver, l2=float(self.l2), gtol=self.tol,
-            max_steps=int(self.max_iter), sample_weight=sw,
-            fit_intercept=bool(self.fit_intercept))
-
-    # ------------------------------------------------------------------------------------------
-    # Predictions in NumPy: no compilation per batch shape, and exact for any logit.
-
-    def decision_function(self, X: Any) -> np.ndarray:
-        """Logits: ``(n,)`` for binary problems (the positive class's), else ``(n, K)``."""
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        Z = X.astype(self.coef_.dtype) @ self.coef_.T + self.intercept_
-        return Z[:, 0] if self.classes_.size == 2 else Z
-
-    def predict_log_proba(self, X: Any) -> np.ndarray:
-        """Log class probabilities ``(n, K)``, computed stably from the logits."""
-        Z = self.decision_function(X)
-        if Z.ndim == 1:
-            return np.stack([-np.logaddexp(0, Z), -np.logaddexp(0, -Z)], axis=1)
-        Zs = Z - Z.max(axis=1, keepdims=True)
-        return Zs - np.log(np.sum(np.exp(Zs), axis=1, keepdims=True))
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities ``(n, K)`` (rows sum to 1)."""
-        return np.exp(self.predict_log_proba(X))
-
-    def predict(self, X: Any) -> np.ndarray:
-        """The most probable class label per row."""
-        Z = self.decision_function(X)
-        idx = (Z > 0).astype(int) if Z.ndim == 1 else np.argmax(Z, axis=1)
-        return self.classes_[idx]
