@@ -46,6 +46,7 @@ class CVResult(NamedTuple):
         (the best's) of the best, every fold converged: the "one standard error rule", a
         simpler model as good as the best within the noise of the folds.
       status: ``(F, G)`` int32 :class:`jaxdl.results.Status` of every fold's fit.
+      steps: ``(F, G)`` int32: the solver steps each fold's fit took.
       fold_params: every fold's fitted parameters, the model's ``(w, b)`` with leading axes
         ``(F, G)`` (the coefficient paths; a failed fit's entry is where it stopped).
       fit: the refit on all rows at ``best_l2`` (a :class:`jaxdl.results.FitResult`).
@@ -59,6 +60,7 @@ class CVResult(NamedTuple):
     best_l2: jax.Array
     l2_1se: jax.Array
     status: jax.Array
+    steps: jax.Array
     fold_params: Any
     fit: FitResult
 

@@ -494,18 +494,20 @@ def _cv_parallel(run, place, train, test, path, p, dtype, lanes):
     fold = np.resize(fold, total)
     pos = np.resize(pos, total)
     scores, status = np.empty((k, g)), np.empty((k, g), np.int32)
+    steps = np.empty((k, g), np.int32)
     thetas = np.empty((k, g, p))
     for lo in range(0, total, lanes):
         f, j = fold[lo:lo + lanes], pos[lo:lo + lanes]
-        _, sc, st, _, th = run(place(jnp.zeros((lanes, p), dtype), 0),
+        _, sc, st, ns, th = run(place(jnp.zeros((lanes, p), dtype), 0),
                                place(jnp.asarray(path[j], dtype)[None], 1),
                                place(jnp.ones((1,), bool)), train=place(train[f], 0),
                                test=place(test[f], 0))
         real = slice(0, min(lanes, k * g - lo))
         scores[f[real], j[real]] = np.asarray(sc)[0, real]
         status[f[real], j[real]] = np.asarray(st)[0, real]
+        steps[f[real], j[real]] = np.asarray(ns)[0, real]
         thetas[f[real], j[real]] = np.asarray(th)[0, real]
-    return scores, status, thetas
+    return scores, status, steps, thetas
 
 
 def _cv_path(run, place, train, test, path, p, dtype, lanes):
@@ -517,6 +519,7 @@ def _cv_path(run, place, train, test, path, p, dtype, lanes):
     live = np.arange(padded) < g
     path = np.concatenate([path, np.repeat(path[-1], padded - g)])
     scores, status = np.empty((k, padded)), np.empty((k, padded), np.int32)
+    steps = np.empty((k, padded), np.int32)
     thetas = np.empty((k, padded, p))
     for lo in range(0, k, lanes):
         f = np.arange(lo, lo + lanes) % k  # a short last group repeats earlier folds
@@ -526,12 +529,13 @@ def _cv_path(run, place, train, test, path, p, dtype, lanes):
             l2s = jnp.broadcast_to(jnp.asarray(path[c:c + CV_CHUNK], dtype)[:, None],
                                    (CV_CHUNK, lanes))
             on = place(jnp.asarray(live[c:c + CV_CHUNK]))
-            theta, sc, st, _, th = run(theta, place(l2s, 1), on, train=place(train[f], 0),
+            theta, sc, st, ns, th = run(theta, place(l2s, 1), on, train=place(train[f], 0),
                                        test=place(test[f], 0))
             scores[lo:lo + lanes, c:c + CV_CHUNK] = np.asarray(sc).T[real]
             status[lo:lo + lanes, c:c + CV_CHUNK] = np.asarray(st).T[real]
+            steps[lo:lo + lanes, c:c + CV_CHUNK] = np.asarray(ns).T[real]
             thetas[lo:lo + lanes, c:c + CV_CHUNK] = np.swapaxes(np.asarray(th), 0, 1)[real]
-    return scores[:, :g], status[:, :g], thetas[:, :g]
+    return scores[:, :g], status[:, :g], steps[:, :g], thetas[:, :g]
 
 
 def _placement(devices: Any, X: jax.Array) -> tuple[Any, int]:
@@ -593,15 +597,15 @@ def cross_validate(family: type, X: Any, y: Any, *, l2: Any, folds: Any = 5, see
                             scoring=scoring)
     if n * p * p <= CV_PARALLEL_MAX_WORK:
         lanes = max(1, min(CV_LANES, max_memory // lane_bytes))
-        scores, status, thetas = _cv_parallel(run, place, train, test, grid[order], p, dtype,
-                                              -(-lanes // ndev) * ndev)
+        scores, status, steps, thetas = _cv_parallel(
+            run, place, train, test, grid[order], p, dtype, -(-lanes // ndev) * ndev)
     else:
         lanes = max(1, min(k, max_memory // lane_bytes))
-        scores, status, thetas = _cv_path(run, place, train, test, grid[order], p, dtype,
-                                          -(-lanes // ndev) * ndev)
+        scores, status, steps, thetas = _cv_path(
+            run, place, train, test, grid[order], p, dtype, -(-lanes // ndev) * ndev)
     back = np.empty(g, np.int64)
     back[order] = np.arange(g)  # grid position -> path position
-    scores, status, thetas = scores[:, back], status[:, back], thetas[:, back]
+    scores, status, steps, thetas = (a[:, back] for a in (scores, status, steps, thetas))
     higher = _cross_validation.SCORINGS[scoring]
     mean, se, best, one_se = _cross_validation.choose(scores, status, grid, higher)
     if best < 0:
@@ -619,6 +623,7 @@ def cross_validate(family: type, X: Any, y: Any, *, l2: Any, folds: Any = 5, see
         mean=jnp.asarray(mean, dtype), se=jnp.asarray(se, dtype),
         best_index=jnp.asarray(best, jnp.int32), best_l2=jnp.asarray(grid[best], dtype),
         l2_1se=jnp.asarray(grid[one_se], dtype), status=jnp.asarray(status),
+        steps=jnp.asarray(steps),
         fold_params=jax.vmap(jax.vmap(lambda th, l2: model.finish(th, d, l2)), (0, None))(
             jnp.asarray(thetas, dtype), jnp.asarray(grid, dtype)),
         fit=refit)

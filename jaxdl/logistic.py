@@ -842,7 +842,7 @@ def cross_validate(
 
     Returns:
       :class:`CVResult` (``l2``, ``scores``, ``mean``, ``se``, ``best_index``, ``best_l2``,
-      ``l2_1se``, ``status``, ``fit``).
+      ``l2_1se``, ``status``, ``steps``, ``fold_params``, ``fit``).
 
     Example:
       >>> from jaxdl import data, logistic

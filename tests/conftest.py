@@ -33,7 +33,7 @@ GROUPS = {"test_mutation": "registry", "test_verify": "registry"}
 # the other worker idle at the end); the rest follow in collection order.
 FIRST = ("test_extremes", "registry", "test_properties", "test_bench", "test_notebooks",
          "test_cli", "test_sharding", "test_sweep", "test_newton", "test_estimators",
-         "test_determinism")
+         "test_estimators_cv", "test_determinism")
 WORKERS = 2
 
 

@@ -238,3 +238,21 @@ def test_cross_validate_classifier_chooses_the_model_by_class_count(dtype):
     assert c.fit.status_name == "converged"
     with pytest.raises(ValueError, match="num_classes: expected"):
         multinomial.cross_validate_classifier(Xb, yb, num_classes=1, l2=[1.0])
+
+
+def test_steps_are_the_folds_step_counts(layout):
+    X, y = _binary(n=200, seed=7)
+    ids, _ = _cross_validation.fold_ids(np.asarray(y), 3, 0, np.ones(200))
+    grid = np.array([0.1, 10.0])
+    cv = logistic.cross_validate(X, y, l2=grid, folds=ids, solver="newton")
+    assert cv.steps.shape == (3, 2) and cv.steps.dtype == jnp.int32
+    w, b = cv.fold_params
+    for f in range(3):
+        sw = (ids != f).astype(float)
+        # The largest penalty's fit starts from zero; the next one from zero too (every pair at
+        # once) or from the previous penalty's solution (the path's warm start).
+        first = logistic.fit_newton(X, y, l2=10.0, sample_weight=sw)
+        start = dict(w0=w[f, 1], b0=b[f, 1]) if layout == "path" else {}
+        then = logistic.fit_newton(X, y, l2=0.1, sample_weight=sw, **start)
+        assert [int(cv.steps[f, 1]), int(cv.steps[f, 0])] == [int(first.steps),
+                                                                int(then.steps)]

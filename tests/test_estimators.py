@@ -1,6 +1,7 @@
 """jaxdl.estimators.LogisticRegression: scikit-learn's own checks, pipelines, grid search."""
 
 import os
+import pathlib
 import subprocess
 import sys
 import warnings
@@ -43,9 +44,14 @@ print("checked")
 """
 
 
+# The checkout's jaxdl, also where another copy is installed.
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
 def BACKGROUND(start):
     start("array_api", [sys.executable, "-c", _ARRAY_API],
-          env={**os.environ, "SCIPY_ARRAY_API": "1"})
+          env={**os.environ, "SCIPY_ARRAY_API": "1", "PYTHONPATH": os.pathsep.join(
+              filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))})
 
 
 @_CHECKS
