@@ -41,7 +41,7 @@ try:
     from sklearn.utils.multiclass import check_classification_targets
     from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as exc:  # pragma: no cover - exercised only without scikit-learn
-    raise ImportError("jaxdl.estimators needs scikit-learn >= 1.5: pip install "
+    raise ImportError("jaxdl.estimators needs scikit-learn >= 1.6: pip install "
                       "'jaxdl[sklearn]' (or scikit-learn)") from exc
 
 __all__ = ["LogisticRegression", "LogisticRegressionCV"]
