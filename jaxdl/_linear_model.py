@@ -83,9 +83,13 @@ class Model(_fit.LinearModel, Protocol):
         """A static description of how inference reports the estimate for the penalty ``l2``
         (hashable; ``None`` when there is one way)."""
 
-    def wald(self, theta, X, y, sw, l2, level, fit_status, grad_norm, *, robust: bool,
-             row_shards: int, convention: Any) -> Inference:
-        """Inference at the fitted ``theta`` (compiled; trusts its inputs)."""
+    def wald(self, theta, X, y, sw, l2, level, fit_status, grad_norm, *, cov_type: str,
+             groups: jax.Array | None, num_groups: int | None, row_shards: int,
+             convention: Any) -> Inference:
+        """Inference at the fitted ``theta`` (compiled; trusts its inputs): ``cov_type`` one
+        of ``"nonrobust"``, ``"HC0"``, ``"cluster"`` (then ``groups`` are int32 codes and
+        ``num_groups`` the static number of segments; see
+        :func:`jaxdl._inference.cluster_meat`)."""
 
     def rows(self, params: tuple[jax.Array, jax.Array], convention: Any) -> jax.Array:
         """A batch of fits' parameters as the rows :meth:`wald` reports, ``(b, ...)``."""
@@ -370,10 +374,74 @@ def _level(level: Any) -> Any:
     return checks.scalar("level", level, low=0, high=1, low_open=True, high_open=True)
 
 
-def _robust(robust: Any) -> bool:
+def _cov_type(robust: Any, cov_type: Any) -> str:
+    """The covariance type: ``cov_type`` (default ``"nonrobust"``); ``robust=True`` is
+    ``"HC0"``."""
     if not isinstance(robust, (bool, np.bool_)):
         raise TypeError(f"robust: expected a bool, got {type(robust).__name__}")
-    return bool(robust)
+    if cov_type is not None and cov_type not in _inference.COV_TYPES:
+        raise ValueError(f"cov_type: expected one of {_inference.COV_TYPES}, got {cov_type!r}")
+    if robust:
+        if cov_type not in (None, "HC0"):
+            raise TypeError(f"robust, cov_type: expected one of them (robust=True is "
+                            f"cov_type='HC0'), got robust=True and cov_type={cov_type!r}")
+        return "HC0"
+    return "nonrobust" if cov_type is None else cov_type
+
+
+def _clusters(cov_type: str, groups: Any, num_groups: Any,
+              sw: jax.Array) -> tuple[jax.Array | None, int | None]:
+    """``groups`` as int32 codes and the static number of segments for a cluster covariance.
+
+    Eagerly, any labels (one per row) are mapped to the codes ``0..G-1`` (with ``num_groups``
+    given they must already be int codes in ``[0, num_groups)``), and at least 2 groups must
+    have positive weight. Traced, the codes need ``num_groups`` (the segment count is static);
+    their values are checked in the compiled program (INVALID_INPUT)."""
+    if cov_type != "cluster":
+        for name, v in (("groups", groups), ("num_groups", num_groups)):
+            if v is not None:
+                raise TypeError(f"{name}: expected None unless cov_type='cluster', got a value "
+                                f"with cov_type={cov_type!r}")
+        return None, None
+    n = sw.shape[0]
+    if groups is None:
+        raise TypeError("groups: expected one group label per row of X for "
+                        "cov_type='cluster', got None")
+    if num_groups is not None:
+        num_groups = checks.positive_int("num_groups", num_groups, minimum=2)
+    if not hasattr(groups, "shape"):
+        groups = np.asarray(groups)
+    if tuple(groups.shape) != (n,):
+        raise ValueError(f"groups: expected shape ({n},) (one group label per row of X), got "
+                         f"shape {tuple(groups.shape)}")
+    if not checks.is_concrete(groups):
+        if num_groups is None:
+            raise TypeError("num_groups: expected an int (the number of groups, static) when "
+                            "groups is traced (under jit or vmap), got None")
+        if not jnp.issubdtype(groups.dtype, jnp.integer):
+            raise TypeError(f"groups: expected integer codes in [0, num_groups) when traced, "
+                            f"got dtype {np.dtype(groups.dtype)}")
+        return groups.astype(jnp.int32), num_groups
+    host = np.asarray(groups)
+    if num_groups is None:
+        _, codes = np.unique(host, return_inverse=True)
+        num_groups = int(codes.max()) + 1
+    else:
+        with np.errstate(invalid="ignore"):
+            bad = (host.dtype.kind not in "iuf"
+                   or bool(np.any((host != np.round(host)) | (host < 0) | (host >= num_groups))))
+        if bad:
+            raise ValueError(f"groups: expected integer codes in [0, {num_groups}) (with "
+                             f"num_groups={num_groups}), got other values")
+        codes = host.astype(np.int64)
+    codes = codes.reshape(n)
+    if checks.is_concrete(sw):
+        weight = np.bincount(codes, weights=np.asarray(sw, np.float64), minlength=num_groups)
+        count = int(np.sum(weight > 0))
+        if count < 2:
+            raise ValueError(f"groups: expected at least 2 groups of positive weight for "
+                             f"cov_type='cluster', got {count}")
+    return jnp.asarray(codes, jnp.int32), num_groups
 
 
 def _fit_status(result: Any, what: str) -> jax.Array:
@@ -389,7 +457,8 @@ def _fit_status(result: Any, what: str) -> jax.Array:
 
 
 def inference(family: type, result: FitResult, X: Any, y: Any, *, l2: Any = 0.0,
-              sample_weight: Any = None, robust: Any = False, level: Any = 0.95) -> Inference:
+              sample_weight: Any = None, robust: Any = False, cov_type: Any = None,
+              groups: Any = None, num_groups: Any = None, level: Any = 0.95) -> Inference:
     """Wald inference for one fit of ``family``'s model (see the models' ``inference``)."""
     what = f"{family.name}.inference"
     w, b = result.params
@@ -398,11 +467,14 @@ def inference(family: type, result: FitResult, X: Any, y: Any, *, l2: Any = 0.0,
     y = model.labels(y, n, X.dtype)
     sw = row_weights(sample_weight, n, X.dtype)
     convention = model.convention(penalty(l2))
+    cov_type = _cov_type(robust, cov_type)
+    groups, num_groups = _clusters(cov_type, groups, num_groups, sw)
     status = _fit_status(result, what)
     level = jnp.asarray(_level(level), X.dtype)
     inf = model.wald(model.join((w, b)), X, y, sw, jnp.asarray(l2, X.dtype), level, status,
-                     jnp.asarray(result.grad_norm, X.dtype), robust=_robust(robust),
-                     row_shards=_linalg.row_shards(X), convention=convention)
+                     jnp.asarray(result.grad_norm, X.dtype), cov_type=cov_type, groups=groups,
+                     num_groups=num_groups, row_shards=_linalg.row_shards(X),
+                     convention=convention)
     if checks.is_concrete(inf.status):
         _inference.raise_if_failed(inf, fit_status=status, what=what)
     return inf

@@ -334,10 +334,10 @@ class Model:
     def convention(self, l2):
         return None
 
-    def wald(self, theta, X, y, sw, l2, level, fit_status, grad_norm, *, robust, row_shards,
-             convention):
-        return _wald(theta[:-1], theta[-1], X, y, sw, l2, level, fit_status, grad_norm,
-                     robust=robust, row_shards=row_shards)
+    def wald(self, theta, X, y, sw, l2, level, fit_status, grad_norm, *, cov_type, groups,
+             num_groups, row_shards, convention):
+        return _wald(theta[:-1], theta[-1], X, y, sw, l2, level, fit_status, grad_norm, groups,
+                     cov_type=cov_type, num_groups=num_groups, row_shards=row_shards)
 
     def rows(self, params, convention):
         w, b = params
@@ -626,16 +626,22 @@ def fit_newton_many(
 # Inference: the covariance of the estimate from the Q1 Hessian (jaxdl._inference does the rest).
 
 
-@functools.partial(jax.jit, static_argnames=("robust", "row_shards"))
-def _wald(w, b, X, y, sw, l2, level, fit_status, grad_norm, *, robust, row_shards):
+@functools.partial(jax.jit, static_argnames=("cov_type", "num_groups", "row_shards"))
+def _wald(w, b, X, y, sw, l2, level, fit_status, grad_norm, groups, *, cov_type, num_groups,
+          row_shards):
     dtype = X.dtype
     d = X.shape[1]
     z = _linalg.matvec(X, w) + b
     ridge = jnp.concatenate([jnp.full((d,), 1.0, dtype), jnp.zeros((1,), dtype)])
     H = _gram.weighted_gram(X, sw * _curvature(z), dtype, row_shards) + jnp.diag(l2 * ridge)
     r = jax.nn.sigmoid(z) - y
-    # HC0 meat: sum_n sw_n (p_n - y_n)^2 [x_n; 1][x_n; 1]^T (a weight-2 row counts as two rows).
-    meat = _gram.weighted_gram(X, sw * r**2, dtype, row_shards) if robust else None
+    meat = clusters = None
+    if cov_type == "HC0":
+        # sum_n sw_n (p_n - y_n)^2 [x_n; 1][x_n; 1]^T (a weight-2 row counts as two rows).
+        meat = _gram.weighted_gram(X, sw * r**2, dtype, row_shards)
+    elif cov_type == "cluster":  # the scores (p_n - y_n) [x_n; 1] summed per group
+        A = jnp.concatenate([X, jnp.ones((X.shape[0], 1), dtype)], axis=1)
+        meat, clusters = _inference.cluster_meat(r[:, None] * A, sw, groups, num_groups)
     gw, gb = _gradient(w, X, y, z, l2, sw, row_shards=row_shards)
     nobs = jnp.sum(sw)
     ones = jnp.sum(sw * y)
@@ -646,7 +652,7 @@ def _wald(w, b, X, y, sw, l2, level, fit_status, grad_norm, *, robust, row_shard
         jnp.concatenate([w, b[None]]), H, meat, jnp.concatenate([gw, gb[None]]),
         grad_tol=_inference.stationary_tol(grad_norm, X, nobs),
         log_likelihood=-jnp.sum(sw * _bce(z, y)), ll_null=ll_null, nobs=nobs, df_model=d,
-        l2=l2, level=level, fit_status=fit_status)
+        l2=l2, level=level, fit_status=fit_status, cov_type=cov_type, clusters=clusters)
 
 
 def inference(
@@ -657,19 +663,32 @@ def inference(
     l2: Any = 0.0,
     sample_weight: Any = None,
     robust: bool = False,
+    cov_type: str | None = None,
+    groups: Any = None,
+    num_groups: int | None = None,
     level: Any = 0.95,
 ) -> Inference:
     """Standard errors, Wald tests and confidence intervals for a logistic-regression fit.
 
     At the optimum ``theta_hat = [w; b]`` (b last, as in :func:`hessian`) of
     ``sum_n sw_n E_n + l2/2 ||w||^2`` the covariance is ``H^{-1}`` with the closed-form
-    ``H = sum_n sw_n p_n (1 - p_n) [x_n; 1][x_n; 1]^T + l2 diag(1, .., 1, 0)`` (PSD by Q1), and
-    with ``robust=True`` the HC0 sandwich ``H^{-1} M H^{-1}``,
-    ``M = sum_n sw_n (p_n - y_n)^2 [x_n; 1][x_n; 1]^T``. Products with ``H^{-1}`` are Cholesky
-    solves. For ``l2 = 0`` the figures equal statsmodels' ``Logit(y, [X, 1]).fit()``
-    (``bse``, ``tvalues``, ``pvalues``, ``conf_int()``, ``llf``, ``llnull``, ``prsquared``,
-    ``llr_pvalue``, ``aic``, ``bic``; ``cov_type="HC0"`` for ``robust``). With ``l2 > 0`` the
-    result is flagged ``penalized`` and ``cov`` is the covariance of the penalised estimate.
+    ``H = sum_n sw_n p_n (1 - p_n) [x_n; 1][x_n; 1]^T + l2 diag(1, .., 1, 0)`` (PSD by Q1)
+    (``cov_type="nonrobust"``), or a sandwich ``H^{-1} M H^{-1}`` with the per-row scores
+    ``g_n = (p_n - y_n) [x_n; 1]``:
+
+    - ``cov_type="HC0"`` (or ``robust=True``): ``M = sum_n sw_n g_n g_n^T``, valid when the
+      rows are independent but the model's variance may be wrong;
+    - ``cov_type="cluster"``: ``M = c sum_g s_g s_g^T`` with ``s_g = sum_{n in g} sw_n g_n``
+      over the groups given by ``groups`` and statsmodels' small-sample factor
+      ``c = G / (G - 1) (N - 1) / (N - K)`` (``G`` groups of positive weight,
+      ``N = sum(sw)``, ``K = d + 1``): valid when rows within a group may be correlated
+      (repeated measures of one subject, one school's pupils) and groups are independent.
+
+    Products with ``H^{-1}`` are Cholesky solves. For ``l2 = 0`` the figures equal
+    statsmodels' ``Logit(y, [X, 1]).fit(cov_type=...)`` (``bse``, ``tvalues``, ``pvalues``,
+    ``conf_int()``, ``llf``, ``llnull``, ``prsquared``, ``llr_pvalue``, ``aic``, ``bic``;
+    ``cov_kwds={"groups": groups}`` for ``"cluster"``). With ``l2 > 0`` the result is flagged
+    ``penalized`` and ``cov`` is the covariance of the penalised estimate.
 
     Eagerly, a fit whose status is not a success (separable, singular, max_steps, ...) raises
     :class:`jaxdl.results.SolverError` naming the status, as does a singular Hessian (with its
@@ -683,27 +702,40 @@ def inference(
         :func:`fit_newton`; vmap over a batch from :func:`fit_newton_many`.
       X, y: the data the fit used.
       l2: the fit's ridge penalty.
-      sample_weight: the fit's row weights (frequency weights: ``nobs = sum``).
-      robust: HC0 sandwich covariance instead of ``H^{-1}`` (static).
+      sample_weight: the fit's row weights (frequency weights: ``nobs = sum``; a row of
+        weight 2 counts as the row twice, in its group).
+      robust: ``True`` is ``cov_type="HC0"`` (with another ``cov_type``: ``TypeError``).
+      cov_type: ``"nonrobust"`` (the default), ``"HC0"`` or ``"cluster"`` (static).
+      groups: for ``"cluster"``, one group label per row ``(n,)``: eagerly any labels
+        (strings, ints, ...); traced (under ``jit``), int codes in ``[0, num_groups)``. At
+        least 2 groups must have positive weight.
+      num_groups: the number of groups, a static int; required when ``groups`` is traced
+        (codes outside ``[0, num_groups)`` then give status INVALID_INPUT).
       level: confidence level of ``ci_low``, ``ci_high``, in (0, 1).
 
     Returns:
-      :class:`jaxdl._inference.Inference` (also ``jaxdl.logistic.Inference``); render it with
-      :func:`summary`.
+      :class:`jaxdl._inference.Inference` (also ``jaxdl.logistic.Inference``), its
+      ``cov_type`` naming the covariance; render it with :func:`summary`.
 
     Example:
+      >>> import numpy as np
       >>> from jaxdl import data, logistic
       >>> ds = data.load_breast_cancer(); Xs, _, _ = data.standardize(ds.X[:, :5])
       >>> res = logistic.fit_newton(Xs, ds.y)
       >>> inf = logistic.inference(res, Xs, ds.y)
-      >>> inf.std_err.shape, inf.status_name
-      ((6,), 'converged')
+      >>> inf.std_err.shape, inf.status_name, inf.cov_type
+      ((6,), 'converged', 'nonrobust')
+      >>> site = np.arange(Xs.shape[0]) % 10  # e.g. the clinic each row came from
+      >>> clu = logistic.inference(res, Xs, ds.y, cov_type="cluster", groups=site)
+      >>> clu.cov_type, clu.std_err.shape
+      ('cluster', (6,))
 
     See the [Q1 derivation][q1-derivation] (the Hessian is PSD; its inverse at the optimum is
     the covariance).
     """
     return _linear_model.inference(Model, result, X, y, l2=l2, sample_weight=sample_weight,
-                                   robust=robust, level=level)
+                                   robust=robust, cov_type=cov_type, groups=groups,
+                                   num_groups=num_groups, level=level)
 
 
 def summary(inference: Inference, *, feature_names: Any = None, dep_variable: str = "y") -> str:

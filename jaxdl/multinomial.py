@@ -247,11 +247,12 @@ class Model:
                              "l2 = 0 the K - 1 against the last), got a traced value")
         return bool(np.asarray(l2) > 0)
 
-    def wald(self, theta, X, y, sw, l2, level, fit_status, grad_norm, *, robust, row_shards,
-             convention):
+    def wald(self, theta, X, y, sw, l2, level, fit_status, grad_norm, *, cov_type, groups,
+             num_groups, row_shards, convention):
         d = X.shape[1]
         return _wald(_gauge(theta, d, l2, True), X, y, sw, l2, level, fit_status, grad_norm,
-                     k=self.k, robust=robust, symmetric=convention)
+                     groups, k=self.k, cov_type=cov_type, num_groups=num_groups,
+                     symmetric=convention)
 
     def rows(self, params, convention):
         W, b = params
@@ -684,8 +685,9 @@ def _coordinates(k: int, d: int, symmetric: bool) -> tuple[np.ndarray, np.ndarra
     return free, centre @ embed
 
 
-@functools.partial(jax.jit, static_argnames=("k", "robust", "symmetric"))
-def _wald(theta, X, y, sw, l2, level, fit_status, grad_norm, *, k, robust, symmetric):
+@functools.partial(jax.jit, static_argnames=("k", "cov_type", "num_groups", "symmetric"))
+def _wald(theta, X, y, sw, l2, level, fit_status, grad_norm, groups, *, k, cov_type,
+          num_groups, symmetric):
     dtype = X.dtype
     n, d = X.shape
     Y = jax.nn.one_hot(y, k, dtype=dtype)
@@ -695,9 +697,13 @@ def _wald(theta, X, y, sw, l2, level, fit_status, grad_norm, *, k, robust, symme
     Z = _logits_of(theta, X)
     H = (_data_hessian(Z, A, sw) + jnp.diag(l2 * ridge))[free][:, free]
     R = softmax(Z) - Y  # per-sample score in z
-    # HC0 meat: sum_n sw_n r_n r_n^T (x) a_n a_n^T (a weight-2 row counts as two rows).
-    meat = (_kron_gram(sw[:, None, None] * R[:, :, None] * R[:, None, :], A)[free][:, free]
-            if robust else None)
+    meat = clusters = None
+    if cov_type == "HC0":
+        # sum_n sw_n r_n r_n^T (x) a_n a_n^T (a weight-2 row counts as two rows).
+        meat = _kron_gram(sw[:, None, None] * R[:, :, None] * R[:, None, :], A)[free][:, free]
+    elif cov_type == "cluster":  # the scores r_n (x) a_n over the free entries, per group
+        scores = (R[:, :, None] * A[:, None, :]).reshape(n, -1)[:, free]
+        meat, clusters = _inference.cluster_meat(scores, sw, groups, num_groups)
     grad = (_data_grad(Z, Y, A, sw) + l2 * ridge * theta)[free]
     counts = jnp.sum(sw[:, None] * Y, axis=0)
     nobs = jnp.sum(sw)
@@ -708,7 +714,8 @@ def _wald(theta, X, y, sw, l2, level, fit_status, grad_norm, *, k, robust, symme
         log_likelihood=-jnp.sum(sw * cross_entropy(Z, Y)), ll_null=ll_null, nobs=nobs,
         df_model=(k - 1) * d, l2=l2, level=level, fit_status=fit_status,
         transform=None if T is None else jnp.asarray(T, dtype),
-        shape=(k, d + 1) if symmetric else (k - 1, d + 1))
+        shape=(k, d + 1) if symmetric else (k - 1, d + 1), cov_type=cov_type,
+        clusters=clusters)
 
 
 def inference(
@@ -719,13 +726,19 @@ def inference(
     l2: Any = 0.0,
     sample_weight: Any = None,
     robust: bool = False,
+    cov_type: str | None = None,
+    groups: Any = None,
+    num_groups: int | None = None,
     level: Any = 0.95,
 ) -> Inference:
     """Standard errors, Wald tests and confidence intervals for a K-class fit.
 
     The covariance is ``H^{-1}`` with the Hessian of the fitted objective (:func:`hessian`
-    with the weights) over the entries the fit moves, or with ``robust=True`` the HC0 sandwich
-    ``H^{-1} M H^{-1}``, ``M = sum_n sw_n r_n r_n^T (x) a_n a_n^T``, ``r_n = p_n - y_n``.
+    with the weights) over the entries the fit moves (``cov_type="nonrobust"``), or a sandwich
+    ``H^{-1} M H^{-1}`` with the per-row scores ``g_n = r_n (x) a_n``, ``r_n = p_n - y_n``,
+    over those entries: ``M = sum_n sw_n g_n g_n^T`` (``"HC0"``, or ``robust=True``) or the
+    cluster meat with statsmodels' small-sample factor (``"cluster"``, ``K`` the number of
+    entries the fit moves); see :func:`jaxdl.logistic.inference`.
 
     - ``l2 = 0``: the reference-class convention. ``params`` etc. are the free rows
       ``(K-1, d+1)`` of ``[W, b]`` against the last class (intercept last in each row); the
@@ -748,7 +761,8 @@ def inference(
       result: a :class:`jaxdl.results.FitResult` of one fit (``params = (W (K, d), b (K,))``;
         any representative of the softmax is moved to the convention of ``l2`` first).
       X, y: the data the fit used (``y`` class ids ``0..K-1``, ``K = W.shape[0]``).
-      l2, sample_weight, robust, level: as in :func:`jaxdl.logistic.inference`.
+      l2, sample_weight, robust, cov_type, groups, num_groups, level: as in
+        :func:`jaxdl.logistic.inference`.
 
     Returns:
       :class:`jaxdl._inference.Inference` with ``params`` etc. of shape ``(K-1, d+1)``
@@ -764,11 +778,18 @@ def inference(
       >>> pen = multinomial.inference(multinomial.fit_newton(X, y, l2=1.0), X, y, l2=1.0)
       >>> pen.std_err.shape, bool(pen.penalized)
       ((3, 4), True)
+      >>> import numpy as np
+      >>> writer = np.arange(X.shape[0]) % 12  # e.g. who wrote each digit
+      >>> clu = multinomial.inference(multinomial.fit_newton(X, y), X, y, cov_type="cluster",
+      ...                             groups=writer)
+      >>> clu.cov_type, clu.std_err.shape
+      ('cluster', (2, 4))
 
     See the [Q7 derivation][q7-derivation].
     """
     return _linear_model.inference(Model, result, X, y, l2=l2, sample_weight=sample_weight,
-                                   robust=robust, level=level)
+                                   robust=robust, cov_type=cov_type, groups=groups,
+                                   num_groups=num_groups, level=level)
 
 
 def summary(inference: Inference, *, feature_names: Any = None, class_names: Any = None,

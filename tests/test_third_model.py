@@ -19,8 +19,8 @@ def _design(X):
     return jnp.concatenate([X, jnp.ones((X.shape[0], 1), X.dtype)], axis=1)
 
 
-@functools.partial(jax.jit, static_argnames=("robust",))
-def _wald(theta, X, y, sw, l2, level, fit_status, grad_norm, *, robust):
+@functools.partial(jax.jit, static_argnames=("cov_type", "num_groups"))
+def _wald(theta, X, y, sw, l2, level, fit_status, grad_norm, groups, *, cov_type, num_groups):
     A = _design(X)
     d = X.shape[1]
     ridge = jnp.concatenate([jnp.ones((d,), X.dtype), jnp.zeros((1,), X.dtype)])
@@ -28,7 +28,11 @@ def _wald(theta, X, y, sw, l2, level, fit_status, grad_norm, *, robust):
     mu = jnp.exp(z)
     H = (A * (sw * mu)[:, None]).T @ A + jnp.diag(l2 * ridge)
     r = mu - y
-    meat = (A * (sw * r**2)[:, None]).T @ A if robust else None
+    meat = clusters = None
+    if cov_type == "HC0":
+        meat = (A * (sw * r**2)[:, None]).T @ A
+    elif cov_type == "cluster":
+        meat, clusters = _inference.cluster_meat(r[:, None] * A, sw, groups, num_groups)
     grad = A.T @ (sw * r) + l2 * ridge * theta
     ll = jnp.sum(sw * (y * z - mu - jax.scipy.special.gammaln(y + 1)))
     ybar = jnp.sum(sw * y) / jnp.sum(sw)
@@ -37,7 +41,8 @@ def _wald(theta, X, y, sw, l2, level, fit_status, grad_norm, *, robust):
     return _inference.compute(theta, H, meat, grad,
                               grad_tol=10 * grad_norm + 1e-6 * jnp.sum(sw),
                               log_likelihood=ll, ll_null=ll_null, nobs=jnp.sum(sw), df_model=d,
-                              l2=l2, level=level, fit_status=fit_status)
+                              l2=l2, level=level, fit_status=fit_status, cov_type=cov_type,
+                              clusters=clusters)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,9 +129,10 @@ class Poisson:
     def convention(self, l2):
         return None
 
-    def wald(self, theta, X, y, sw, l2, level, fit_status, grad_norm, *, robust, row_shards,
-             convention):
-        return _wald(theta, X, y, sw, l2, level, fit_status, grad_norm, robust=robust)
+    def wald(self, theta, X, y, sw, l2, level, fit_status, grad_norm, *, cov_type, groups,
+             num_groups, row_shards, convention):
+        return _wald(theta, X, y, sw, l2, level, fit_status, grad_norm, groups,
+                     cov_type=cov_type, num_groups=num_groups)
 
     def rows(self, params, convention):
         w, b = params
