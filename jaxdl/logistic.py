@@ -1,7 +1,9 @@
 """Seed Q1: logistic regression, its closed-form gradient and PSD Hessian, and its fits.
 
-Model: ``p_n = sigma(z_n)``, ``z_n = w^T x_n + b``, labels ``y_n in {0, 1}``. Loss, summed over
-samples (not averaged, as in the seed)::
+Model: ``p_n = sigma(z_n)``, ``z_n = w^T x_n + b (+ o_n)``, labels ``y_n in {0, 1}``, with an
+optional offset ``o_n`` (a known term per row, e.g. the log of an exposure or a baseline
+model's logit; every function takes ``offset=``). Loss, summed over samples (not averaged, as
+in the seed)::
 
     E(w, b) = -sum_n [ y_n ln p_n + (1 - y_n) ln(1 - p_n) ]
             = sum_n [ (1 - y_n) softplus(z_n) + y_n softplus(-z_n) ]
@@ -28,7 +30,17 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxdl import _fit, _gram, _inference, _linalg, _linear_model, _newton_step, _solver, checks
+from jaxdl import (
+    _fit,
+    _gram,
+    _inference,
+    _linalg,
+    _linear_model,
+    _newton_step,
+    _solver,
+    checks,
+    results,
+)
 from jaxdl._inference import Bootstrap, Inference
 from jaxdl.results import FitResult
 
@@ -55,9 +67,10 @@ __all__ = [
 ]
 
 
-def _inputs(w: Any, b: Any, X: Any, y: Any | None):
-    """Validate (w, b, X, y) for the Q1 closed forms; return jax arrays of one float dtype."""
-    _, w, b, X = _linear_model.params(Model, w, b, X)  # X checked and scanned once
+def _inputs(w: Any, b: Any, X: Any, y: Any | None, offset: Any = None):
+    """Validate (w, b, X, y, offset) for the Q1 closed forms; return jax arrays of one float
+    dtype (the offset None or ``(n,)``)."""
+    model, w, b, X = _linear_model.params(Model, w, b, X)  # X checked and scanned once
     n, d = X.shape
     if n == 0 or d == 0:
         raise ValueError(
@@ -66,7 +79,13 @@ def _inputs(w: Any, b: Any, X: Any, y: Any | None):
         )
     if y is not None:
         y = checks.binary_labels("y", y, n, X.dtype)
-    return w, b, X, y
+    return w, b, X, y, _linear_model.offsets(model, offset, X)
+
+
+def _logits(w: jax.Array, b: jax.Array, X: jax.Array, offset: jax.Array | None) -> jax.Array:
+    """``z = X w + b (+ offset)``."""
+    z = _linalg.matvec(X, w) + b
+    return z if offset is None else z + offset
 
 
 def loss_from_logits(z: Any, y: Any) -> jax.Array:
@@ -123,16 +142,18 @@ def _softplus_jvp(primals, tangents):
     return _softplus(z), jax.nn.sigmoid(z) * dz
 
 
-def loss(w: Any, b: Any, X: Any, y: Any) -> jax.Array:
+def loss(w: Any, b: Any, X: Any, y: Any, *, offset: Any = None) -> jax.Array:
     """Logistic loss ``E(w, b)`` summed over samples, computed stably from the logits.
 
-    ``E(w, b) = sum_n (1 - y_n) softplus(z_n) + y_n softplus(-z_n)``, ``z = X w + b``.
+    ``E(w, b) = sum_n (1 - y_n) softplus(z_n) + y_n softplus(-z_n)``, ``z = X w + b + offset``.
 
     Args:
       w: weights, shape ``(d,)``.
       b: bias, a scalar.
       X: features, shape ``(n, d)``.
       y: labels in {0, 1}, shape ``(n,)``.
+      offset: a known term per row added to the logits, shape ``(n,)`` (default none),
+        finite, in the dtype of ``X``.
 
     Returns:
       The scalar loss (dtype of ``X``).
@@ -146,27 +167,29 @@ def loss(w: Any, b: Any, X: Any, y: Any) -> jax.Array:
 
     See the [Q1 derivation][q1-derivation].
     """
-    w, b, X, y = _inputs(w, b, X, y)
-    return jnp.sum(_bce(_linalg.matvec(X, w) + b, y))
+    w, b, X, y, offset = _inputs(w, b, X, y, offset)
+    return jnp.sum(_bce(_logits(w, b, X, offset), y))
 
 
-def grad(w: Any, b: Any, X: Any, y: Any) -> tuple[jax.Array, jax.Array]:
+def grad(w: Any, b: Any, X: Any, y: Any, *, offset: Any = None) -> tuple[jax.Array, jax.Array]:
     """Closed-form gradient ``(dE/dw, dE/db) = (sum (p - y) x, sum (p - y))``.
 
+    ``p = sigma(X w + b + offset)``: the offset moves the logits and enters nothing else.
+
     Args:
-      w, b, X, y: as in :func:`loss`.
+      w, b, X, y, offset: as in :func:`loss`.
 
     Returns:
       ``(gw, gb)`` with shapes ``(d,)`` and ``()``.
 
     See the [Q1 derivation][q1-derivation] (the seed drops the sum over n in dE/db once).
     """
-    w, b, X, y = _inputs(w, b, X, y)
-    r = jax.nn.sigmoid(_linalg.matvec(X, w) + b) - y
+    w, b, X, y, offset = _inputs(w, b, X, y, offset)
+    r = jax.nn.sigmoid(_logits(w, b, X, offset)) - y
     return _linalg.rmatvec(X, r, _linalg.row_shards(X)), jnp.sum(r)
 
 
-def hessian(w: Any, b: Any, X: Any, y: Any | None = None) -> jax.Array:
+def hessian(w: Any, b: Any, X: Any, y: Any | None = None, *, offset: Any = None) -> jax.Array:
     """Closed-form joint Hessian over ``theta = [w; b]`` (b last), shape ``(d + 1, d + 1)``.
 
     ``H = sum_n s_n [x_n; 1][x_n; 1]^T`` with ``s_n = p_n (1 - p_n) > 0``: a positive-weighted
@@ -174,7 +197,8 @@ def hessian(w: Any, b: Any, X: Any, y: Any | None = None) -> jax.Array:
     keeps full relative accuracy when ``p_n`` is near 0 or 1. The labels do not enter.
 
     Args:
-      w, b, X: as in :func:`loss`.
+      w, b, X, offset: as in :func:`loss` (``p_n = sigma(z_n)`` at the logits with the
+        offset).
       y: unused (accepted so the four Q1 functions share one signature).
 
     Returns:
@@ -183,17 +207,17 @@ def hessian(w: Any, b: Any, X: Any, y: Any | None = None) -> jax.Array:
     See the [Q1 derivation][q1-derivation] (the seed argues block by block and has a sign slip
     in d2E/db2).
     """
-    w, b, X, _ = _inputs(w, b, X, None)
+    w, b, X, _, offset = _inputs(w, b, X, None, offset)
     if y is not None:
         checks.binary_labels("y", y, X.shape[0], X.dtype)
-    return _hessian(w, b, X, _linalg.row_shards(X))
+    return _hessian(w, b, X, offset, _linalg.row_shards(X))
 
 
 @functools.partial(jax.jit, static_argnames=("row_shards",))
-def _hessian(w, b, X, row_shards):
+def _hessian(w, b, X, offset=None, row_shards=1):
     # Compiled once per shape: called eagerly, the row-block loop would otherwise be traced and
     # compiled again on every call.
-    return _gram.weighted_gram(X, _curvature(_linalg.matvec(X, w) + b), X.dtype, row_shards)
+    return _gram.weighted_gram(X, _curvature(_logits(w, b, X, offset)), X.dtype, row_shards)
 
 
 def _curvature(z: jax.Array) -> jax.Array:
@@ -201,19 +225,30 @@ def _curvature(z: jax.Array) -> jax.Array:
     return jax.nn.sigmoid(z) * jax.nn.sigmoid(-z)
 
 
-def predict_proba(w: Any, b: Any, X: Any) -> jax.Array:
-    """``p = sigma(X w + b)``, shape ``(n,)``."""
-    return _linear_model.predict_proba(Model, w, b, X)
+def predict_proba(w: Any, b: Any, X: Any, *, offset: Any = None) -> jax.Array:
+    """``p = sigma(X w + b + offset)``, shape ``(n,)`` (``offset`` as in :func:`loss`).
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from jaxdl import logistic
+      >>> X = jnp.array([[1.0], [-1.0]])
+      >>> p = logistic.predict_proba(jnp.array([0.0]), 0.0, X, offset=jnp.array([0.0, 2.0]))
+      >>> [round(float(v), 4) for v in p]  # sigma(0), sigma(2)
+      [0.5, 0.8808]
+    """
+    return _linear_model.predict_proba(Model, w, b, X, offset)
 
 
-def accuracy(w: Any, b: Any, X: Any, y: Any) -> jax.Array:
-    """Fraction of samples whose predicted class ``1[z > 0]`` equals ``y``."""
-    return _linear_model.accuracy(Model, w, b, X, y)
+def accuracy(w: Any, b: Any, X: Any, y: Any, *, offset: Any = None) -> jax.Array:
+    """Fraction of samples whose predicted class ``1[z > 0]`` equals ``y``
+    (``z = X w + b + offset``)."""
+    return _linear_model.accuracy(Model, w, b, X, y, offset)
 
 
-def predict(w: Any, b: Any, X: Any) -> jax.Array:
-    """Predicted labels ``1[w^T x + b > 0]`` as int32 class ids in {0, 1}, shape ``(n,)``."""
-    return _linear_model.predict(Model, w, b, X)
+def predict(w: Any, b: Any, X: Any, *, offset: Any = None) -> jax.Array:
+    """Predicted labels ``1[w^T x + b + offset > 0]`` as int32 class ids in {0, 1}, shape
+    ``(n,)``."""
+    return _linear_model.predict(Model, w, b, X, offset)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -335,9 +370,9 @@ class Model:
         return None
 
     def wald(self, theta, X, y, sw, l2, level, fit_status, grad_norm, *, cov_type, groups,
-             num_groups, row_shards, convention):
+             num_groups, offset, row_shards, convention):
         return _wald(theta[:-1], theta[-1], X, y, sw, l2, level, fit_status, grad_norm, groups,
-                     cov_type=cov_type, num_groups=num_groups, row_shards=row_shards)
+                     offset, cov_type=cov_type, num_groups=num_groups, row_shards=row_shards)
 
     def rows(self, params, convention):
         w, b = params
@@ -423,6 +458,7 @@ def fit_gd(
     w0: Any = None,
     b0: Any = None,
     sample_weight: Any = None,
+    offset: Any = None,
     fit_intercept: bool = True,
 ) -> FitResult:
     """Fit logistic regression by gradient descent in one jit-compiled ``lax.while_loop``.
@@ -449,6 +485,10 @@ def fit_gd(
         ``sum_n sw_n E_n``. Integer counts give a bootstrap resample without copying ``X``.
       fit_intercept: fit ``b`` (default); ``False`` holds it at 0 (scikit-learn's
         ``fit_intercept=False``).
+      offset: a known term per row added to the logits, ``(n,)`` (default none): the fit
+        minimises the loss at ``z = X w + b + offset`` (e.g. the log of an exposure, or a
+        baseline model's logits to fit a correction to). Finite, in the dtype of ``X``;
+        traced (a new offset is no recompile).
 
     Returns:
       :class:`jaxdl.results.FitResult` with ``params = (w, b)``; status CONVERGED, SEPARABLE
@@ -470,7 +510,8 @@ def fit_gd(
     return _linear_model.fit(Model, "gd", X, y, l2=l2, gtol=gtol, max_steps=max_steps, w0=w0,
                              b0=b0, sample_weight=sample_weight,
                              fit_intercept=fit_intercept, lr=lr, lr_w=lr_w, lr_b=lr_b,
-                             optimizer=optimizer)
+                             optimizer=optimizer,
+                             offset=offset)
 
 
 def fit_newton(
@@ -484,6 +525,7 @@ def fit_newton(
     w0: Any = None,
     b0: Any = None,
     sample_weight: Any = None,
+    offset: Any = None,
     fit_intercept: bool = True,
 ) -> FitResult:
     """Fit logistic regression by Newton's method (IRLS) with Armijo backtracking.
@@ -514,6 +556,7 @@ def fit_newton(
       sample_weight: per-row weights, as in :func:`fit_gd`.
       fit_intercept: fit ``b`` (default); ``False`` holds it at 0 (scikit-learn's
         ``fit_intercept=False``).
+      offset: a known term per row added to the logits, as in :func:`fit_gd`.
 
     Returns:
       :class:`jaxdl.results.FitResult` with ``params = (w, b)``.
@@ -529,7 +572,8 @@ def fit_newton(
     """
     return _linear_model.fit(Model, "newton", X, y, l2=l2, gtol=gtol, max_steps=max_steps,
                              w0=w0, b0=b0, sample_weight=sample_weight,
-                             fit_intercept=fit_intercept, precision=precision)
+                             fit_intercept=fit_intercept, precision=precision,
+                             offset=offset)
 
 
 def fit_lbfgs(
@@ -543,6 +587,7 @@ def fit_lbfgs(
     w0: Any = None,
     b0: Any = None,
     sample_weight: Any = None,
+    offset: Any = None,
     fit_intercept: bool = True,
 ) -> FitResult:
     """Fit logistic regression by L-BFGS with the closed-form gradient.
@@ -554,7 +599,8 @@ def fit_lbfgs(
     (SINGULAR does not arise: no matrix is factored).
 
     Args:
-      X, y, l2, gtol, w0, b0, sample_weight, fit_intercept: as in :func:`fit_newton`.
+      X, y, l2, gtol, w0, b0, sample_weight, fit_intercept, offset: as in
+        :func:`fit_newton`.
       max_steps: iteration budget (static).
       memory: number of curvature pairs kept (static).
 
@@ -572,7 +618,8 @@ def fit_lbfgs(
     """
     return _linear_model.fit(Model, "lbfgs", X, y, l2=l2, gtol=gtol, max_steps=max_steps,
                              w0=w0, b0=b0, sample_weight=sample_weight,
-                             fit_intercept=fit_intercept, memory=memory)
+                             fit_intercept=fit_intercept, memory=memory,
+                             offset=offset)
 
 
 def fit_newton_many(
@@ -580,6 +627,7 @@ def fit_newton_many(
     y: Any,
     *,
     sample_weight: Any = None,
+    offset: Any = None,
     l2: Any = 0.0,
     max_steps: int = 50,
     gtol: float | None = None,
@@ -600,6 +648,7 @@ def fit_newton_many(
       l2: ``(b,)`` penalties, or one penalty for all fits.
       max_steps, gtol: as in :func:`fit_newton`.
       w0, b0: one start ``(d,)``, ``()`` for all fits, or one per fit ``(b, d)``, ``(b,)``.
+      offset: one offset ``(n,)`` for all fits, as in :func:`fit_newton`.
 
     Returns:
       A batched :class:`jaxdl.results.FitResult` (leading axis ``b``), one status per fit.
@@ -619,19 +668,56 @@ def fit_newton_many(
     See the [Q1 derivation][q1-derivation].
     """
     return _linear_model.fit_many(Model, X, y, sample_weight=sample_weight, l2=l2,
-                                  max_steps=max_steps, gtol=gtol, w0=w0, b0=b0)
+                                  max_steps=max_steps, gtol=gtol, w0=w0, b0=b0,
+                                  offset=offset)
 
 
 # ----------------------------------------------------------------------------------------------
 # Inference: the covariance of the estimate from the Q1 Hessian (jaxdl._inference does the rest).
 
 
+def _null_log_likelihood(y, sw, offset):
+    """The log-likelihood of the intercept-only model: in closed form without an offset; with
+    one (which the null model keeps, as statsmodels' ``llnull``), maximised over the
+    intercept by damped Newton from the closed form's logit. A null model without a finite
+    optimum (every label equal) has the closed form's supremum, 0."""
+    nobs = jnp.sum(sw)
+    ones = jnp.sum(sw * y)
+    pbar = ones / nobs
+    closed = (jax.scipy.special.xlogy(ones, pbar)
+              + jax.scipy.special.xlogy(nobs - ones, 1 - pbar))
+    if offset is None:
+        return closed
+    dtype = offset.dtype
+    tiny = jnp.finfo(dtype).eps
+    q = jnp.clip(pbar, tiny, 1 - tiny)
+    c0 = jnp.log(q) - jnp.log1p(-q) - jnp.sum(sw * offset) / nobs
+    sign = 2 * y - 1
+
+    def along(delta):
+        return jnp.broadcast_to(delta[0], offset.shape)
+
+    def direction(c, g, z, solve_error):
+        delta, ok = _newton_step.cholesky_direction(jnp.sum(sw * _curvature(z))[None, None], g)
+        return delta, ok, None, solve_error
+
+    oracle = _solver.NewtonOracle(
+        predictor=lambda c: along(c) + offset,
+        value=lambda c, z: jnp.sum(sw * _bce(z, y)),
+        grad=lambda c, z: jnp.sum(sw * (jax.nn.sigmoid(z) - y))[None],
+        direction=direction, along=along,
+        separated=lambda c, z: jnp.all((sign * z > 0) | (sw == 0)))
+    res = _solver.damped_newton(oracle, c0[None].astype(dtype), max_steps=50,
+                                gtol=_solver.default_gtol(None, dtype) * nobs)
+    return jnp.where(results.succeeded(res.status), -res.loss, closed)
+
+
 @functools.partial(jax.jit, static_argnames=("cov_type", "num_groups", "row_shards"))
-def _wald(w, b, X, y, sw, l2, level, fit_status, grad_norm, groups, *, cov_type, num_groups,
-          row_shards):
+def _wald(w, b, X, y, sw, l2, level, fit_status, grad_norm, groups, offset, *, cov_type,
+          num_groups, row_shards):
     dtype = X.dtype
     d = X.shape[1]
-    z = _linalg.matvec(X, w) + b
+    z = _logits(w, b, X, offset)
     ridge = jnp.concatenate([jnp.full((d,), 1.0, dtype), jnp.zeros((1,), dtype)])
     H = _gram.weighted_gram(X, sw * _curvature(z), dtype, row_shards) + jnp.diag(l2 * ridge)
     r = jax.nn.sigmoid(z) - y
@@ -644,10 +730,7 @@ def _wald(w, b, X, y, sw, l2, level, fit_status, grad_norm, groups, *, cov_type,
         meat, clusters = _inference.cluster_meat(r[:, None] * A, sw, groups, num_groups)
     gw, gb = _gradient(w, X, y, z, l2, sw, row_shards=row_shards)
     nobs = jnp.sum(sw)
-    ones = jnp.sum(sw * y)
-    pbar = ones / nobs
-    ll_null = (jax.scipy.special.xlogy(ones, pbar)
-               + jax.scipy.special.xlogy(nobs - ones, 1 - pbar))
+    ll_null = _null_log_likelihood(y, sw, offset)
     return _inference.compute(
         jnp.concatenate([w, b[None]]), H, meat, jnp.concatenate([gw, gb[None]]),
         grad_tol=_inference.stationary_tol(grad_norm, X, nobs),
@@ -662,6 +745,7 @@ def inference(
     *,
     l2: Any = 0.0,
     sample_weight: Any = None,
+    offset: Any = None,
     robust: bool = False,
     cov_type: str | None = None,
     groups: Any = None,
@@ -711,6 +795,8 @@ def inference(
         least 2 groups must have positive weight.
       num_groups: the number of groups, a static int; required when ``groups`` is traced
         (codes outside ``[0, num_groups)`` then give status INVALID_INPUT).
+      offset: the fit's offset ``(n,)`` (see :func:`fit_gd`); the null model of ``ll_null``
+        keeps it (its intercept refitted), as statsmodels' ``Logit(..., offset=...)``.
       level: confidence level of ``ci_low``, ``ci_high``, in (0, 1).
 
     Returns:
@@ -735,7 +821,8 @@ def inference(
     """
     return _linear_model.inference(Model, result, X, y, l2=l2, sample_weight=sample_weight,
                                    robust=robust, cov_type=cov_type, groups=groups,
-                                   num_groups=num_groups, level=level)
+                                   num_groups=num_groups, level=level,
+                                   offset=offset)
 
 
 def summary(inference: Inference, *, feature_names: Any = None, dep_variable: str = "y") -> str:
@@ -777,6 +864,7 @@ def bootstrap(
     num_resamples: int = 200,
     l2: Any = 0.0,
     sample_weight: Any = None,
+    offset: Any = None,
     max_steps: int = 50,
     gtol: float | None = None,
 ) -> Bootstrap:
@@ -796,6 +884,7 @@ def bootstrap(
       l2, max_steps, gtol: as in :func:`fit_newton`.
       sample_weight: frequency weights of the rows (resampling draws row ``i`` with
         probability ``sw_i / sum(sw)``, ``round(sum(sw))`` draws per resample).
+      offset: the rows' offsets ``(n,)`` (a drawn row keeps its offset).
 
     Returns:
       :class:`jaxdl._inference.Bootstrap` with ``std_err`` of shape ``(d + 1,)``.
@@ -811,4 +900,5 @@ def bootstrap(
     See the [Q1 derivation][q1-derivation].
     """
     return _linear_model.bootstrap(Model, X, y, key=key, num_resamples=num_resamples, l2=l2,
-                                   sample_weight=sample_weight, max_steps=max_steps, gtol=gtol)
+                                   sample_weight=sample_weight, max_steps=max_steps, gtol=gtol,
+                                   offset=offset)
