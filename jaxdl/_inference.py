@@ -1,11 +1,15 @@
 """Statistical inference for the linear-predictor models, written once for all of them.
 
 At the optimum ``theta_hat`` of a (weighted, possibly penalised) likelihood fit, the inverse of
-the Hessian ``H`` of the objective is the covariance of the estimate; with the per-sample
-scores ``g_n`` the sandwich (White's HC0) covariance is ``H^{-1} M H^{-1}``,
-``M = sum_n sw_n g_n g_n^T``. Standard errors, Wald z statistics, normal p-values
-``2 Phi(-|z|)`` and confidence intervals ``theta_hat +- Phi^{-1}((1 + level) / 2) se`` follow,
-with ``Phi`` / ``Phi^{-1}`` from ``jax.scipy.special`` (``ndtr`` / ``ndtri``) and every product
+the Hessian ``H`` of the objective is the covariance of the estimate (``"nonrobust"``); with
+the per-sample scores ``g_n`` the sandwich covariance is ``H^{-1} M H^{-1}``, with
+``M = sum_n sw_n g_n g_n^T`` (White's ``"HC0"``) or, for rows in groups (clusters),
+``M = c sum_g s_g s_g^T``, ``s_g = sum_{n in g} sw_n g_n``, with statsmodels' small-sample
+factor ``c = G / (G - 1) (N - 1) / (N - K)`` (``"cluster"``; ``G`` groups of positive weight,
+``N = sum(sw)`` observations, ``K`` fitted parameters). Standard errors, Wald z statistics,
+normal p-values ``2 Phi(-|z|)`` and confidence intervals
+``theta_hat +- Phi^{-1}((1 + level) / 2) se`` follow, with ``Phi`` / ``Phi^{-1}`` from
+``jax.scipy.special`` (``ndtr`` / ``ndtri``) and every product
 with ``H^{-1}`` a Cholesky solve. A model module (:mod:`jaxdl.logistic`, :mod:`jaxdl.softmax`)
 supplies its Hessian, its scores' outer products and its log-likelihoods; :func:`compute` does
 the rest (jittable, vmappable) and :func:`render` prints a statsmodels-style table.
@@ -29,8 +33,11 @@ import numpy as np
 from jaxdl import results
 from jaxdl.results import Status
 
-__all__ = ["Inference", "Bootstrap", "compute", "raise_if_failed", "raise_if_fit_failed",
-           "render", "bootstrap_counts", "bootstrap_std_err"]
+__all__ = ["Inference", "Bootstrap", "COV_TYPES", "compute", "cluster_meat", "raise_if_failed",
+           "raise_if_fit_failed", "render", "bootstrap_counts", "bootstrap_std_err"]
+
+# The covariance types, in the order of their int32 codes (``Inference.cov_code``).
+COV_TYPES = ("nonrobust", "HC0", "cluster")
 
 
 class Inference(NamedTuple):
@@ -44,7 +51,8 @@ class Inference(NamedTuple):
 
     Attributes:
       params: the estimate.
-      cov: its covariance (``H^{-1}``, or the HC0 sandwich when ``robust``).
+      cov: its covariance: ``H^{-1}`` (``"nonrobust"``), or the sandwich ``H^{-1} M H^{-1}``
+        with the HC0 or the cluster meat (see :attr:`cov_type`).
       std_err: ``sqrt(diag(cov))``.
       z: Wald statistics ``params / std_err``.
       p_value: two-sided normal p-values ``2 Phi(-|z|)``.
@@ -61,15 +69,21 @@ class Inference(NamedTuple):
         covariance of the penalised estimate (the inverse Hessian of the penalised objective),
         and the likelihood-ratio figures compare a penalised fit.
       penalized: ``l2 > 0``.
-      robust: whether ``cov`` is the HC0 sandwich.
+      robust: whether ``cov`` is a sandwich (HC0 or cluster).
+      cov_code: int32 code of the covariance type, its index in ``Inference.COV_TYPES``
+        (``0`` nonrobust, ``1`` HC0, ``2`` cluster); :attr:`cov_type` names it.
       level: the confidence level of the interval.
       condition_number: ``lambda_max / lambda_min`` of the (penalised) Hessian.
       status: int32 :class:`jaxdl.results.Status`: CONVERGED when the numbers are valid; the
         fit's own status when it failed; SINGULAR when the Hessian is numerically singular;
         INVALID_INPUT when ``params`` is not a stationary point of the objective described by
-        the arguments (e.g. a different ``l2`` than the fit's). Where the status is not a
-        success every float field is 0 (never NaN or inf).
+        the arguments (e.g. a different ``l2`` than the fit's), or, for a cluster covariance
+        under jit, when a group code is outside ``[0, num_groups)``, fewer than 2 groups have
+        positive weight or there are no more observations than parameters. Where the status
+        is not a success every float field is 0 (never NaN or inf).
     """
+
+    COV_TYPES = COV_TYPES
 
     params: jax.Array
     cov: jax.Array
@@ -89,6 +103,7 @@ class Inference(NamedTuple):
     l2: jax.Array
     penalized: jax.Array
     robust: jax.Array
+    cov_code: jax.Array
     level: jax.Array
     condition_number: jax.Array
     status: jax.Array
@@ -103,6 +118,16 @@ class Inference(NamedTuple):
         """The status as a readable name (eager)."""
         return results.status_name(self.status)
 
+    @property
+    def cov_type(self) -> str | list:
+        """The covariance type as a readable name (``"nonrobust"``, ``"HC0"`` or
+        ``"cluster"``); a nested list for a batch. Eager."""
+        return _cov_name(np.asarray(self.cov_code))
+
+
+def _cov_name(codes: np.ndarray) -> str | list:
+    return COV_TYPES[int(codes)] if codes.ndim == 0 else [_cov_name(c) for c in codes]
+
 
 # A Hessian whose condition number exceeds this is reported as near-singular (the summary adds
 # a warning; the numbers are still computed): about half the float64 digits are then lost.
@@ -111,18 +136,37 @@ def ill_conditioned_above(dtype: Any) -> float:
     return 1.0 / math.sqrt(float(jnp.finfo(dtype).eps))
 
 
+def cluster_meat(scores: jax.Array, sw: jax.Array, groups: jax.Array,
+                 num_groups: int) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+    """The cluster meat ``sum_g s_g s_g^T``, ``s_g = sum_{n in g} sw_n g_n`` (before the
+    small-sample factor, which :func:`compute` applies), and what :func:`compute` needs to
+    judge it: ``(number of groups of positive weight, whether a code is out of range)``.
+
+    Args:
+      scores: per-row scores ``g_n``, ``(n, p)`` (unweighted).
+      sw: frequency weights ``(n,)``: a row of weight 2 is the row twice, in its group.
+      groups: int32 codes ``(n,)`` in ``[0, num_groups)``.
+      num_groups: the number of segments (static).
+    """
+    S = jax.ops.segment_sum(sw[:, None] * scores, groups, num_segments=num_groups)
+    weight = jax.ops.segment_sum(sw, groups, num_segments=num_groups)
+    out_of_range = jnp.any((groups < 0) | (groups >= num_groups))
+    return S.T @ S, (jnp.sum(weight > 0).astype(jnp.int32), out_of_range)
+
+
 def compute(theta: jax.Array, hessian: jax.Array, meat: jax.Array | None, grad: jax.Array, *,
             grad_tol: jax.Array, log_likelihood: jax.Array, ll_null: jax.Array,
             nobs: jax.Array, df_model: int, l2: jax.Array, level: jax.Array,
             fit_status: jax.Array, transform: jax.Array | None = None,
-            shape: tuple[int, ...] | None = None) -> Inference:
+            shape: tuple[int, ...] | None = None, cov_type: str | None = None,
+            clusters: tuple[jax.Array, jax.Array] | None = None) -> Inference:
     """Wald inference from the objective's Hessian at the estimate (traceable).
 
     Args:
       theta: the estimate, any shape (flattened row-major to match ``hessian``).
       hessian: ``(p, p)`` Hessian of the fitted (penalised) objective at ``theta``.
-      meat: ``sum_n sw_n g_n g_n^T`` of the per-sample log-likelihood scores (HC0), or None
-        for the model-based covariance ``H^{-1}``.
+      meat: ``sum_n sw_n g_n g_n^T`` of the per-sample log-likelihood scores (HC0), the
+        cluster meat of :func:`cluster_meat`, or None for the model-based ``H^{-1}``.
       grad: the fitted objective's gradient at ``theta`` (checks stationarity).
       grad_tol: the largest ``max|grad|`` accepted as stationary.
       log_likelihood, ll_null, nobs: as in :class:`Inference`.
@@ -134,6 +178,11 @@ def compute(theta: jax.Array, hessian: jax.Array, meat: jax.Array | None, grad: 
         (``params = T theta``, ``cov = T cov_theta T^T``), or None to report ``theta`` itself.
         The information criteria count the fitted coordinates.
       shape: the reported parameters' shape (default ``theta.shape``).
+      cov_type: one of :data:`COV_TYPES` (static; default ``"nonrobust"`` without a meat,
+        ``"HC0"`` with one).
+      clusters: for ``"cluster"``, the second output of :func:`cluster_meat`; the meat is
+        then scaled by ``G / (G - 1) (N - 1) / (N - K)`` (``K = hessian.shape[0]``), and an
+        out-of-range code, ``G < 2`` or ``N <= K`` is INVALID_INPUT.
 
     Returns:
       :class:`Inference`.
@@ -148,6 +197,16 @@ def compute(theta: jax.Array, hessian: jax.Array, meat: jax.Array | None, grad: 
     # The rule the Newton solver uses for a usable factor (jaxdl._newton_step): the smallest
     # eigenvalue must stand above the rounding of the largest for this size.
     factored = jnp.all(jnp.isfinite(L)) & (eig[0] > 16 * p * eps * eig[-1])
+    if cov_type is None:
+        cov_type = "nonrobust" if meat is None else "HC0"
+    invalid = jnp.asarray(False)
+    if cov_type == "cluster":
+        # statsmodels' default small-sample correction (sandwich_covariance.cov_cluster).
+        num, out_of_range = clusters
+        g = num.astype(dtype)
+        meat = meat * (g / jnp.maximum(g - 1, 1)) * (
+            (nobs - 1) / jnp.where(nobs > p, nobs - p, 1))
+        invalid = out_of_range | (num < 2) | ~(nobs > p)
     cov = jax.scipy.linalg.cho_solve((L, True), eye)
     if meat is not None:  # H^{-1} M H^{-1}: two solves, symmetrised against rounding
         half = jax.scipy.linalg.cho_solve((L, True), meat)
@@ -156,8 +215,9 @@ def compute(theta: jax.Array, hessian: jax.Array, meat: jax.Array | None, grad: 
     stationary = jnp.max(jnp.abs(grad)) <= grad_tol
     status = jnp.where(
         ~results.succeeded(fit_status), fit_status,
-        jnp.where(~factored, Status.SINGULAR,
-                  jnp.where(~stationary, Status.INVALID_INPUT, Status.CONVERGED)),
+        jnp.where(invalid, Status.INVALID_INPUT,
+                  jnp.where(~factored, Status.SINGULAR,
+                            jnp.where(~stationary, Status.INVALID_INPUT, Status.CONVERGED))),
     ).astype(jnp.int32)
     ok = results.succeeded(status)
 
@@ -199,6 +259,7 @@ def compute(theta: jax.Array, hessian: jax.Array, meat: jax.Array | None, grad: 
         l2=jnp.asarray(l2, dtype),
         penalized=jnp.asarray(l2, dtype) > 0,
         robust=jnp.asarray(meat is not None),
+        cov_code=jnp.asarray(COV_TYPES.index(cov_type), jnp.int32),
         level=jnp.asarray(level, dtype),
         condition_number=jnp.where(eig[0] > 0, cond, jnp.inf).astype(dtype),
         status=status,
@@ -220,7 +281,10 @@ def raise_if_failed(inf: Inference, *, fit_status: Any, what: str) -> Inference:
             raise ValueError(
                 f"result: expected a stationary point of the objective given by X, y, "
                 f"sample_weight and l2 (pass the l2 and sample_weight the fit used), got a "
-                f"point where that objective's gradient is not zero{at}")
+                f"point where that objective's gradient is not zero{at}"
+                + (" (or, for cov_type='cluster', group codes outside [0, num_groups), fewer "
+                   "than 2 groups of positive weight, or no more observations than "
+                   "parameters)" if int(np.ravel(np.asarray(inf.cov_code))[i]) == 2 else ""))
         if c == Status.SINGULAR and results.succeeded(f):
             cond = float(np.atleast_1d(np.asarray(inf.condition_number)).ravel()[i])
             raise results.SolverError(
@@ -294,7 +358,7 @@ def render(inf: Inference, *, model: str, feature_names: Any = None, blocks: Any
     l2 = float(inf.l2)
     cond = float(inf.condition_number)
     method = "MLE" if l2 == 0 else f"penalised MLE (l2={l2:g})"
-    cov_type = "HC0" if bool(inf.robust) else "nonrobust"
+    cov_type = inf.cov_type
     left = [("Dep. Variable:", dep_variable), ("Model:", model), ("Method:", method),
             ("Covariance Type:", cov_type), ("converged:", "True"),
             ("AIC:", f"{float(inf.aic):.4g}"), ("BIC:", f"{float(inf.bic):.4g}"),

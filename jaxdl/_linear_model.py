@@ -13,6 +13,10 @@ does the rest once:
   programs of :mod:`jaxdl._fit`; the step bound of gradient descent; predictions; inference,
   its summary table and the bootstrap.
 
+Every verb takes an ``offset``: a known term of the logits' shape added to the linear
+predictor (``(n,)`` for logistic regression, ``(n, K)`` for the K-class model), checked here
+by :func:`offsets` and added once to the logits by the programs below.
+
 A third model needs only its maths: a class with the methods of :class:`Model`.
 """
 
@@ -33,7 +37,7 @@ from jaxdl.results import FitResult
 
 __all__ = ["Model", "Problem", "problem", "fit", "fit_many", "gd_step_bound", "predict_proba",
            "predict", "accuracy", "inference", "summary", "bootstrap", "cross_validate", "penalty",
-           "row_weights", "params"]
+           "row_weights", "params", "offsets"]
 
 SOLVERS = _fit.SOLVERS
 PRECISIONS = ("auto", "mixed", "full")
@@ -79,9 +83,14 @@ class Model(_fit.LinearModel, Protocol):
         """A static description of how inference reports the estimate for the penalty ``l2``
         (hashable; ``None`` when there is one way)."""
 
-    def wald(self, theta, X, y, sw, l2, level, fit_status, grad_norm, *, robust: bool,
+    def wald(self, theta, X, y, sw, l2, level, fit_status, grad_norm, *, cov_type: str,
+             groups: jax.Array | None, num_groups: int | None, offset: jax.Array | None,
              row_shards: int, convention: Any) -> Inference:
-        """Inference at the fitted ``theta`` (compiled; trusts its inputs)."""
+        """Inference at the fitted ``theta`` (compiled; trusts its inputs): ``cov_type`` one
+        of ``"nonrobust"``, ``"HC0"``, ``"cluster"`` (then ``groups`` are int32 codes and
+        ``num_groups`` the static number of segments; see
+        :func:`jaxdl._inference.cluster_meat`); ``offset`` added to the logits (and kept by
+        the null model of ``ll_null``), or None."""
 
     def rows(self, params: tuple[jax.Array, jax.Array], convention: Any) -> jax.Array:
         """A batch of fits' parameters as the rows :meth:`wald` reports, ``(b, ...)``."""
@@ -172,6 +181,24 @@ def _gd_rates(lr: Any, lr_w: Any, lr_b: Any, optimizer: Any) -> tuple[Any, Any]:
     return lr_w, lr_b
 
 
+def offsets(model: Model, offset: Any, X: jax.Array) -> jax.Array | None:
+    """``offset`` checked against ``model``'s logits on ``X``: their shape (``(n,)`` or
+    ``(n, K)``), floating, finite, ``X``'s dtype. None stays None."""
+    if offset is None:
+        return None
+    w_shape, b_shape = model.shapes(X.shape[1])
+    shape = jax.eval_shape(model.logits, *(jax.ShapeDtypeStruct(s, X.dtype)
+                                           for s in (w_shape, b_shape, X.shape))).shape
+    offset = checks.float_array("offset", offset, allow_inf=True, allow_nan=True)  # no scan
+    if offset.shape != shape:
+        per = "row of X" if len(shape) == 1 else "row of X and class"
+        raise ValueError(f"offset: expected shape {shape} (the logits' shape: one term per "
+                         f"{per}), got shape {tuple(offset.shape)}")
+    offset = checks.float_array("offset", offset)  # finite (the shape checked above)
+    checks.common_dtype(X=X, offset=offset)
+    return offset.astype(X.dtype)
+
+
 def _tolerance(gtol: Any) -> Any:
     """``gtol``: None (the dtype's default) or a real > 0."""
     return None if gtol is None else checks.scalar("gtol", gtol, low=0, low_open=True)
@@ -227,17 +254,19 @@ class Problem(NamedTuple):
     y: jax.Array
     theta0: jax.Array
     cold: bool
+    offset: jax.Array | None = None
 
 
 def problem(family: type, X: Any, y: Any, *, num_classes: int | None = None, w0: Any = None,
-            b0: Any = None, intercept: bool = True, batched: bool = False) -> Problem:
-    """Check ``X``, the labels and the starts once; return the :class:`Problem`."""
+            b0: Any = None, intercept: bool = True, batched: bool = False,
+            offset: Any = None) -> Problem:
+    """Check ``X``, the labels, the starts and the offset once; return the :class:`Problem`."""
     X = _features(X)
     n = X.shape[0]
     model = family.bind(y, n, num_classes, intercept)
     y = model.labels(y, n, X.dtype)
     theta0 = _starts(model, X, w0, b0, batched)
-    return Problem(model, X, y, theta0, w0 is None and b0 is None)
+    return Problem(model, X, y, theta0, w0 is None and b0 is None, offsets(model, offset, X))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -248,7 +277,7 @@ def fit(family: type, solver: str, X: Any, y: Any, *, l2: Any = 0.0, max_steps: 
         gtol: Any = None, w0: Any = None, b0: Any = None, sample_weight: Any = None,
         num_classes: int | None = None, fit_intercept: Any = True, lr: Any = None,
         lr_w: Any = None, lr_b: Any = None, optimizer: Any = None, memory: Any = 10,
-        precision: str = "full") -> FitResult:
+        precision: str = "full", offset: Any = None) -> FitResult:
     """One fit of ``family``'s model by ``solver`` (``"gd"``, ``"newton"``, ``"lbfgs"``)."""
     if solver not in SOLVERS:
         raise ValueError(f"solver: expected one of {SOLVERS}, got {solver!r}")
@@ -261,7 +290,7 @@ def fit(family: type, solver: str, X: Any, y: Any, *, l2: Any = 0.0, max_steps: 
     else:
         lr_w = lr_b = 0.0
     prob = problem(family, X, y, num_classes=num_classes, w0=w0, b0=b0,
-                   intercept=bool(fit_intercept))
+                   intercept=bool(fit_intercept), offset=offset)
     X = prob.X
     sw = row_weights(sample_weight, X.shape[0], X.dtype)
     penalty(l2)
@@ -278,14 +307,16 @@ def fit(family: type, solver: str, X: Any, y: Any, *, l2: Any = 0.0, max_steps: 
                     jnp.asarray(gtol, dtype), sw, jnp.asarray(lr_w, dtype),
                     jnp.asarray(lr_b, dtype), optimizer=optimizer, max_steps=max_steps,
                     memory=memory, mixed=mixed, cold=prob.cold,
-                    row_shards=_linalg.row_shards(X))
+                    row_shards=_linalg.row_shards(X), offset=prob.offset)
 
 
 def fit_many(family: type, X: Any, y: Any, *, sample_weight: Any = None, l2: Any = 0.0,
              max_steps: Any = 50, gtol: Any = None, w0: Any = None, b0: Any = None,
-             num_classes: int | None = None) -> FitResult:
-    """A batch of Newton fits on one ``X`` (weights ``(b, n)``, penalties ``(b,)``)."""
-    prob = problem(family, X, y, num_classes=num_classes, w0=w0, b0=b0, batched=True)
+             num_classes: int | None = None, offset: Any = None) -> FitResult:
+    """A batch of Newton fits on one ``X`` (weights ``(b, n)``, penalties ``(b,)``, one
+    offset)."""
+    prob = problem(family, X, y, num_classes=num_classes, w0=w0, b0=b0, batched=True,
+                   offset=offset)
     return _fit_many(prob, sample_weight, l2, max_steps, gtol)
 
 
@@ -303,7 +334,7 @@ def _fit_many(prob: Problem, sample_weight: Any, l2: Any, max_steps: Any,
     max_steps = checks.positive_int("max_steps", max_steps)
     gtol = _solver.default_gtol(_tolerance(gtol), X.dtype)
     return _fit.fit_many(prob.model, X, prob.y, theta0, l2, jnp.asarray(gtol, X.dtype), sw,
-                         max_steps=max_steps, cold=prob.cold)
+                         max_steps=max_steps, cold=prob.cold, offset=prob.offset)
 
 
 def gd_step_bound(family: type, X: Any, l2: Any, sample_weight: Any = None) -> float:
@@ -338,23 +369,31 @@ def params(family: type, w: Any, b: Any, X: Any) -> tuple[Any, jax.Array, jax.Ar
     return model, w.astype(dtype), b.astype(dtype), X.astype(dtype)
 
 
-def predict_proba(family: type, w: Any, b: Any, X: Any) -> jax.Array:
+def _logits(family: type, w: Any, b: Any, X: Any, offset: Any):
+    """The model of ``(w, b)``, ``X`` checked, and the logits with the offset added."""
+    model, w, b, X = params(family, w, b, X)
+    offset = offsets(model, offset, X)
+    z = model.logits(w, b, X)
+    return model, X, (z if offset is None else z + offset)
+
+
+def predict_proba(family: type, w: Any, b: Any, X: Any, offset: Any = None) -> jax.Array:
     """The model's probabilities at ``(w, b)`` for the rows of ``X``."""
-    model, w, b, X = params(family, w, b, X)
-    return model.proba(model.logits(w, b, X))
+    model, _, z = _logits(family, w, b, X, offset)
+    return model.proba(z)
 
 
-def predict(family: type, w: Any, b: Any, X: Any) -> jax.Array:
+def predict(family: type, w: Any, b: Any, X: Any, offset: Any = None) -> jax.Array:
     """The predicted class ids (int32)."""
-    model, w, b, X = params(family, w, b, X)
-    return model.classify(model.logits(w, b, X))
+    model, _, z = _logits(family, w, b, X, offset)
+    return model.classify(z)
 
 
-def accuracy(family: type, w: Any, b: Any, X: Any, y: Any) -> jax.Array:
+def accuracy(family: type, w: Any, b: Any, X: Any, y: Any, offset: Any = None) -> jax.Array:
     """The fraction of rows whose predicted class is ``y``."""
-    model, w, b, X = params(family, w, b, X)
+    model, X, z = _logits(family, w, b, X, offset)
     y = model.labels(y, X.shape[0], X.dtype)
-    pred = model.classify(model.logits(w, b, X))
+    pred = model.classify(z)
     return jnp.mean((pred == y.astype(pred.dtype)).astype(X.dtype))
 
 
@@ -366,10 +405,74 @@ def _level(level: Any) -> Any:
     return checks.scalar("level", level, low=0, high=1, low_open=True, high_open=True)
 
 
-def _robust(robust: Any) -> bool:
+def _cov_type(robust: Any, cov_type: Any) -> str:
+    """The covariance type: ``cov_type`` (default ``"nonrobust"``); ``robust=True`` is
+    ``"HC0"``."""
     if not isinstance(robust, (bool, np.bool_)):
         raise TypeError(f"robust: expected a bool, got {type(robust).__name__}")
-    return bool(robust)
+    if cov_type is not None and cov_type not in _inference.COV_TYPES:
+        raise ValueError(f"cov_type: expected one of {_inference.COV_TYPES}, got {cov_type!r}")
+    if robust:
+        if cov_type not in (None, "HC0"):
+            raise TypeError(f"robust, cov_type: expected one of them (robust=True is "
+                            f"cov_type='HC0'), got robust=True and cov_type={cov_type!r}")
+        return "HC0"
+    return "nonrobust" if cov_type is None else cov_type
+
+
+def _clusters(cov_type: str, groups: Any, num_groups: Any,
+              sw: jax.Array) -> tuple[jax.Array | None, int | None]:
+    """``groups`` as int32 codes and the static number of segments for a cluster covariance.
+
+    Eagerly, any labels (one per row) are mapped to the codes ``0..G-1`` (with ``num_groups``
+    given they must already be int codes in ``[0, num_groups)``), and at least 2 groups must
+    have positive weight. Traced, the codes need ``num_groups`` (the segment count is static);
+    their values are checked in the compiled program (INVALID_INPUT)."""
+    if cov_type != "cluster":
+        for name, v in (("groups", groups), ("num_groups", num_groups)):
+            if v is not None:
+                raise TypeError(f"{name}: expected None unless cov_type='cluster', got a value "
+                                f"with cov_type={cov_type!r}")
+        return None, None
+    n = sw.shape[0]
+    if groups is None:
+        raise TypeError("groups: expected one group label per row of X for "
+                        "cov_type='cluster', got None")
+    if num_groups is not None:
+        num_groups = checks.positive_int("num_groups", num_groups, minimum=2)
+    if not hasattr(groups, "shape"):
+        groups = np.asarray(groups)
+    if tuple(groups.shape) != (n,):
+        raise ValueError(f"groups: expected shape ({n},) (one group label per row of X), got "
+                         f"shape {tuple(groups.shape)}")
+    if not checks.is_concrete(groups):
+        if num_groups is None:
+            raise TypeError("num_groups: expected an int (the number of groups, static) when "
+                            "groups is traced (under jit or vmap), got None")
+        if not jnp.issubdtype(groups.dtype, jnp.integer):
+            raise TypeError(f"groups: expected integer codes in [0, num_groups) when traced, "
+                            f"got dtype {np.dtype(groups.dtype)}")
+        return groups.astype(jnp.int32), num_groups
+    host = np.asarray(groups)
+    if num_groups is None:
+        _, codes = np.unique(host, return_inverse=True)
+        num_groups = int(codes.max()) + 1
+    else:
+        with np.errstate(invalid="ignore"):
+            bad = (host.dtype.kind not in "iuf"
+                   or bool(np.any((host != np.round(host)) | (host < 0) | (host >= num_groups))))
+        if bad:
+            raise ValueError(f"groups: expected integer codes in [0, {num_groups}) (with "
+                             f"num_groups={num_groups}), got other values")
+        codes = host.astype(np.int64)
+    codes = codes.reshape(n)
+    if checks.is_concrete(sw):
+        weight = np.bincount(codes, weights=np.asarray(sw, np.float64), minlength=num_groups)
+        count = int(np.sum(weight > 0))
+        if count < 2:
+            raise ValueError(f"groups: expected at least 2 groups of positive weight for "
+                             f"cov_type='cluster', got {count}")
+    return jnp.asarray(codes, jnp.int32), num_groups
 
 
 def _fit_status(result: Any, what: str) -> jax.Array:
@@ -385,7 +488,9 @@ def _fit_status(result: Any, what: str) -> jax.Array:
 
 
 def inference(family: type, result: FitResult, X: Any, y: Any, *, l2: Any = 0.0,
-              sample_weight: Any = None, robust: Any = False, level: Any = 0.95) -> Inference:
+              sample_weight: Any = None, robust: Any = False, cov_type: Any = None,
+              groups: Any = None, num_groups: Any = None, offset: Any = None,
+              level: Any = 0.95) -> Inference:
     """Wald inference for one fit of ``family``'s model (see the models' ``inference``)."""
     what = f"{family.name}.inference"
     w, b = result.params
@@ -393,12 +498,16 @@ def inference(family: type, result: FitResult, X: Any, y: Any, *, l2: Any = 0.0,
     n = X.shape[0]
     y = model.labels(y, n, X.dtype)
     sw = row_weights(sample_weight, n, X.dtype)
+    offset = offsets(model, offset, X)
     convention = model.convention(penalty(l2))
+    cov_type = _cov_type(robust, cov_type)
+    groups, num_groups = _clusters(cov_type, groups, num_groups, sw)
     status = _fit_status(result, what)
     level = jnp.asarray(_level(level), X.dtype)
     inf = model.wald(model.join((w, b)), X, y, sw, jnp.asarray(l2, X.dtype), level, status,
-                     jnp.asarray(result.grad_norm, X.dtype), robust=_robust(robust),
-                     row_shards=_linalg.row_shards(X), convention=convention)
+                     jnp.asarray(result.grad_norm, X.dtype), cov_type=cov_type, groups=groups,
+                     num_groups=num_groups, offset=offset, row_shards=_linalg.row_shards(X),
+                     convention=convention)
     if checks.is_concrete(inf.status):
         _inference.raise_if_failed(inf, fit_status=status, what=what)
     return inf
@@ -425,9 +534,10 @@ def summary(family: type, inf: Inference, *, feature_names: Any = None, class_na
 
 def bootstrap(family: type, X: Any, y: Any, *, key: Any, num_resamples: Any = 200,
               num_classes: int | None = None, l2: Any = 0.0, sample_weight: Any = None,
-              max_steps: Any = 50, gtol: Any = None) -> Bootstrap:
-    """Bootstrap standard errors: one :func:`fit_many` batch of resample count weights."""
-    prob = problem(family, X, y, num_classes=num_classes, batched=True)
+              max_steps: Any = 50, gtol: Any = None, offset: Any = None) -> Bootstrap:
+    """Bootstrap standard errors: one :func:`fit_many` batch of resample count weights (a
+    resampled row keeps its offset)."""
+    prob = problem(family, X, y, num_classes=num_classes, batched=True, offset=offset)
     X = prob.X
     num_resamples = checks.positive_int("num_resamples", num_resamples, minimum=2)
     convention = prob.model.convention(penalty(l2))

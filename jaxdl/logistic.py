@@ -1,7 +1,9 @@
 """Seed Q1: logistic regression, its closed-form gradient and PSD Hessian, and its fits.
 
-Model: ``p_n = sigma(z_n)``, ``z_n = w^T x_n + b``, labels ``y_n in {0, 1}``. Loss, summed over
-samples (not averaged, as in the seed)::
+Model: ``p_n = sigma(z_n)``, ``z_n = w^T x_n + b (+ o_n)``, labels ``y_n in {0, 1}``, with an
+optional offset ``o_n`` (a known term per row, e.g. the log of an exposure or a baseline
+model's logit; every function takes ``offset=``). Loss, summed over samples (not averaged, as
+in the seed)::
 
     E(w, b) = -sum_n [ y_n ln p_n + (1 - y_n) ln(1 - p_n) ]
             = sum_n [ (1 - y_n) softplus(z_n) + y_n softplus(-z_n) ]
@@ -28,7 +30,17 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxdl import _fit, _gram, _inference, _linalg, _linear_model, _newton_step, _solver, checks
+from jaxdl import (
+    _fit,
+    _gram,
+    _inference,
+    _linalg,
+    _linear_model,
+    _newton_step,
+    _solver,
+    checks,
+    results,
+)
 from jaxdl._cross_validation import CVResult
 from jaxdl._inference import Bootstrap, Inference
 from jaxdl.results import FitResult
@@ -58,9 +70,10 @@ __all__ = [
 ]
 
 
-def _inputs(w: Any, b: Any, X: Any, y: Any | None):
-    """Validate (w, b, X, y) for the Q1 closed forms; return jax arrays of one float dtype."""
-    _, w, b, X = _linear_model.params(Model, w, b, X)  # X checked and scanned once
+def _inputs(w: Any, b: Any, X: Any, y: Any | None, offset: Any = None):
+    """Validate (w, b, X, y, offset) for the Q1 closed forms; return jax arrays of one float
+    dtype (the offset None or ``(n,)``)."""
+    model, w, b, X = _linear_model.params(Model, w, b, X)  # X checked and scanned once
     n, d = X.shape
     if n == 0 or d == 0:
         raise ValueError(
@@ -69,7 +82,13 @@ def _inputs(w: Any, b: Any, X: Any, y: Any | None):
         )
     if y is not None:
         y = checks.binary_labels("y", y, n, X.dtype)
-    return w, b, X, y
+    return w, b, X, y, _linear_model.offsets(model, offset, X)
+
+
+def _logits(w: jax.Array, b: jax.Array, X: jax.Array, offset: jax.Array | None) -> jax.Array:
+    """``z = X w + b (+ offset)``."""
+    z = _linalg.matvec(X, w) + b
+    return z if offset is None else z + offset
 
 
 def loss_from_logits(z: Any, y: Any) -> jax.Array:
@@ -126,16 +145,18 @@ def _softplus_jvp(primals, tangents):
     return _softplus(z), jax.nn.sigmoid(z) * dz
 
 
-def loss(w: Any, b: Any, X: Any, y: Any) -> jax.Array:
+def loss(w: Any, b: Any, X: Any, y: Any, *, offset: Any = None) -> jax.Array:
     """Logistic loss ``E(w, b)`` summed over samples, computed stably from the logits.
 
-    ``E(w, b) = sum_n (1 - y_n) softplus(z_n) + y_n softplus(-z_n)``, ``z = X w + b``.
+    ``E(w, b) = sum_n (1 - y_n) softplus(z_n) + y_n softplus(-z_n)``, ``z = X w + b + offset``.
 
     Args:
       w: weights, shape ``(d,)``.
       b: bias, a scalar.
       X: features, shape ``(n, d)``.
       y: labels in {0, 1}, shape ``(n,)``.
+      offset: a known term per row added to the logits, shape ``(n,)`` (default none),
+        finite, in the dtype of ``X``.
 
     Returns:
       The scalar loss (dtype of ``X``).
@@ -149,27 +170,29 @@ def loss(w: Any, b: Any, X: Any, y: Any) -> jax.Array:
 
     See the [Q1 derivation][q1-derivation].
     """
-    w, b, X, y = _inputs(w, b, X, y)
-    return jnp.sum(_bce(_linalg.matvec(X, w) + b, y))
+    w, b, X, y, offset = _inputs(w, b, X, y, offset)
+    return jnp.sum(_bce(_logits(w, b, X, offset), y))
 
 
-def grad(w: Any, b: Any, X: Any, y: Any) -> tuple[jax.Array, jax.Array]:
+def grad(w: Any, b: Any, X: Any, y: Any, *, offset: Any = None) -> tuple[jax.Array, jax.Array]:
     """Closed-form gradient ``(dE/dw, dE/db) = (sum (p - y) x, sum (p - y))``.
 
+    ``p = sigma(X w + b + offset)``: the offset moves the logits and enters nothing else.
+
     Args:
-      w, b, X, y: as in :func:`loss`.
+      w, b, X, y, offset: as in :func:`loss`.
 
     Returns:
       ``(gw, gb)`` with shapes ``(d,)`` and ``()``.
 
     See the [Q1 derivation][q1-derivation] (the seed drops the sum over n in dE/db once).
     """
-    w, b, X, y = _inputs(w, b, X, y)
-    r = jax.nn.sigmoid(_linalg.matvec(X, w) + b) - y
+    w, b, X, y, offset = _inputs(w, b, X, y, offset)
+    r = jax.nn.sigmoid(_logits(w, b, X, offset)) - y
     return _linalg.rmatvec(X, r, _linalg.row_shards(X)), jnp.sum(r)
 
 
-def hessian(w: Any, b: Any, X: Any, y: Any | None = None) -> jax.Array:
+def hessian(w: Any, b: Any, X: Any, y: Any | None = None, *, offset: Any = None) -> jax.Array:
     """Closed-form joint Hessian over ``theta = [w; b]`` (b last), shape ``(d + 1, d + 1)``.
 
     ``H = sum_n s_n [x_n; 1][x_n; 1]^T`` with ``s_n = p_n (1 - p_n) > 0``: a positive-weighted
@@ -177,7 +200,8 @@ def hessian(w: Any, b: Any, X: Any, y: Any | None = None) -> jax.Array:
     keeps full relative accuracy when ``p_n`` is near 0 or 1. The labels do not enter.
 
     Args:
-      w, b, X: as in :func:`loss`.
+      w, b, X, offset: as in :func:`loss` (``p_n = sigma(z_n)`` at the logits with the
+        offset).
       y: unused (accepted so the four Q1 functions share one signature).
 
     Returns:
@@ -186,17 +210,17 @@ def hessian(w: Any, b: Any, X: Any, y: Any | None = None) -> jax.Array:
     See the [Q1 derivation][q1-derivation] (the seed argues block by block and has a sign slip
     in d2E/db2).
     """
-    w, b, X, _ = _inputs(w, b, X, None)
+    w, b, X, _, offset = _inputs(w, b, X, None, offset)
     if y is not None:
         checks.binary_labels("y", y, X.shape[0], X.dtype)
-    return _hessian(w, b, X, _linalg.row_shards(X))
+    return _hessian(w, b, X, offset, _linalg.row_shards(X))
 
 
 @functools.partial(jax.jit, static_argnames=("row_shards",))
-def _hessian(w, b, X, row_shards):
+def _hessian(w, b, X, offset=None, row_shards=1):
     # Compiled once per shape: called eagerly, the row-block loop would otherwise be traced and
     # compiled again on every call.
-    return _gram.weighted_gram(X, _curvature(_linalg.matvec(X, w) + b), X.dtype, row_shards)
+    return _gram.weighted_gram(X, _curvature(_logits(w, b, X, offset)), X.dtype, row_shards)
 
 
 def _curvature(z: jax.Array) -> jax.Array:
@@ -204,19 +228,30 @@ def _curvature(z: jax.Array) -> jax.Array:
     return jax.nn.sigmoid(z) * jax.nn.sigmoid(-z)
 
 
-def predict_proba(w: Any, b: Any, X: Any) -> jax.Array:
-    """``p = sigma(X w + b)``, shape ``(n,)``."""
-    return _linear_model.predict_proba(Model, w, b, X)
+def predict_proba(w: Any, b: Any, X: Any, *, offset: Any = None) -> jax.Array:
+    """``p = sigma(X w + b + offset)``, shape ``(n,)`` (``offset`` as in :func:`loss`).
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from jaxdl import logistic
+      >>> X = jnp.array([[1.0], [-1.0]])
+      >>> p = logistic.predict_proba(jnp.array([0.0]), 0.0, X, offset=jnp.array([0.0, 2.0]))
+      >>> [round(float(v), 4) for v in p]  # sigma(0), sigma(2)
+      [0.5, 0.8808]
+    """
+    return _linear_model.predict_proba(Model, w, b, X, offset)
 
 
-def accuracy(w: Any, b: Any, X: Any, y: Any) -> jax.Array:
-    """Fraction of samples whose predicted class ``1[z > 0]`` equals ``y``."""
-    return _linear_model.accuracy(Model, w, b, X, y)
+def accuracy(w: Any, b: Any, X: Any, y: Any, *, offset: Any = None) -> jax.Array:
+    """Fraction of samples whose predicted class ``1[z > 0]`` equals ``y``
+    (``z = X w + b + offset``)."""
+    return _linear_model.accuracy(Model, w, b, X, y, offset)
 
 
-def predict(w: Any, b: Any, X: Any) -> jax.Array:
-    """Predicted labels ``1[w^T x + b > 0]`` as int32 class ids in {0, 1}, shape ``(n,)``."""
-    return _linear_model.predict(Model, w, b, X)
+def predict(w: Any, b: Any, X: Any, *, offset: Any = None) -> jax.Array:
+    """Predicted labels ``1[w^T x + b + offset > 0]`` as int32 class ids in {0, 1}, shape
+    ``(n,)``."""
+    return _linear_model.predict(Model, w, b, X, offset)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -337,10 +372,10 @@ class Model:
     def convention(self, l2):
         return None
 
-    def wald(self, theta, X, y, sw, l2, level, fit_status, grad_norm, *, robust, row_shards,
-             convention):
-        return _wald(theta[:-1], theta[-1], X, y, sw, l2, level, fit_status, grad_norm,
-                     robust=robust, row_shards=row_shards)
+    def wald(self, theta, X, y, sw, l2, level, fit_status, grad_norm, *, cov_type, groups,
+             num_groups, offset, row_shards, convention):
+        return _wald(theta[:-1], theta[-1], X, y, sw, l2, level, fit_status, grad_norm, groups,
+                     offset, cov_type=cov_type, num_groups=num_groups, row_shards=row_shards)
 
     def rows(self, params, convention):
         w, b = params
@@ -432,6 +467,7 @@ def fit_gd(
     w0: Any = None,
     b0: Any = None,
     sample_weight: Any = None,
+    offset: Any = None,
     fit_intercept: bool = True,
 ) -> FitResult:
     """Fit logistic regression by gradient descent in one jit-compiled ``lax.while_loop``.
@@ -458,6 +494,10 @@ def fit_gd(
         ``sum_n sw_n E_n``. Integer counts give a bootstrap resample without copying ``X``.
       fit_intercept: fit ``b`` (default); ``False`` holds it at 0 (scikit-learn's
         ``fit_intercept=False``).
+      offset: a known term per row added to the logits, ``(n,)`` (default none): the fit
+        minimises the loss at ``z = X w + b + offset`` (e.g. the log of an exposure, or a
+        baseline model's logits to fit a correction to). Finite, in the dtype of ``X``;
+        traced (a new offset is no recompile).
 
     Returns:
       :class:`jaxdl.results.FitResult` with ``params = (w, b)``; status CONVERGED, SEPARABLE
@@ -479,7 +519,8 @@ def fit_gd(
     return _linear_model.fit(Model, "gd", X, y, l2=l2, gtol=gtol, max_steps=max_steps, w0=w0,
                              b0=b0, sample_weight=sample_weight,
                              fit_intercept=fit_intercept, lr=lr, lr_w=lr_w, lr_b=lr_b,
-                             optimizer=optimizer)
+                             optimizer=optimizer,
+                             offset=offset)
 
 
 def fit_newton(
@@ -493,6 +534,7 @@ def fit_newton(
     w0: Any = None,
     b0: Any = None,
     sample_weight: Any = None,
+    offset: Any = None,
     fit_intercept: bool = True,
 ) -> FitResult:
     """Fit logistic regression by Newton's method (IRLS) with Armijo backtracking.
@@ -523,6 +565,7 @@ def fit_newton(
       sample_weight: per-row weights, as in :func:`fit_gd`.
       fit_intercept: fit ``b`` (default); ``False`` holds it at 0 (scikit-learn's
         ``fit_intercept=False``).
+      offset: a known term per row added to the logits, as in :func:`fit_gd`.
 
     Returns:
       :class:`jaxdl.results.FitResult` with ``params = (w, b)``.
@@ -538,7 +581,8 @@ def fit_newton(
     """
     return _linear_model.fit(Model, "newton", X, y, l2=l2, gtol=gtol, max_steps=max_steps,
                              w0=w0, b0=b0, sample_weight=sample_weight,
-                             fit_intercept=fit_intercept, precision=precision)
+                             fit_intercept=fit_intercept, precision=precision,
+                             offset=offset)
 
 
 def fit_lbfgs(
@@ -552,6 +596,7 @@ def fit_lbfgs(
     w0: Any = None,
     b0: Any = None,
     sample_weight: Any = None,
+    offset: Any = None,
     fit_intercept: bool = True,
 ) -> FitResult:
     """Fit logistic regression by L-BFGS with the closed-form gradient.
@@ -563,7 +608,8 @@ def fit_lbfgs(
     (SINGULAR does not arise: no matrix is factored).
 
     Args:
-      X, y, l2, gtol, w0, b0, sample_weight, fit_intercept: as in :func:`fit_newton`.
+      X, y, l2, gtol, w0, b0, sample_weight, fit_intercept, offset: as in
+        :func:`fit_newton`.
       max_steps: iteration budget (static).
       memory: number of curvature pairs kept (static).
 
@@ -581,7 +627,8 @@ def fit_lbfgs(
     """
     return _linear_model.fit(Model, "lbfgs", X, y, l2=l2, gtol=gtol, max_steps=max_steps,
                              w0=w0, b0=b0, sample_weight=sample_weight,
-                             fit_intercept=fit_intercept, memory=memory)
+                             fit_intercept=fit_intercept, memory=memory,
+                             offset=offset)
 
 
 def fit_newton_many(
@@ -589,6 +636,7 @@ def fit_newton_many(
     y: Any,
     *,
     sample_weight: Any = None,
+    offset: Any = None,
     l2: Any = 0.0,
     max_steps: int = 50,
     gtol: float | None = None,
@@ -609,6 +657,7 @@ def fit_newton_many(
       l2: ``(b,)`` penalties, or one penalty for all fits.
       max_steps, gtol: as in :func:`fit_newton`.
       w0, b0: one start ``(d,)``, ``()`` for all fits, or one per fit ``(b, d)``, ``(b,)``.
+      offset: one offset ``(n,)`` for all fits, as in :func:`fit_newton`.
 
     Returns:
       A batched :class:`jaxdl.results.FitResult` (leading axis ``b``), one status per fit.
@@ -628,34 +677,74 @@ def fit_newton_many(
     See the [Q1 derivation][q1-derivation].
     """
     return _linear_model.fit_many(Model, X, y, sample_weight=sample_weight, l2=l2,
-                                  max_steps=max_steps, gtol=gtol, w0=w0, b0=b0)
+                                  max_steps=max_steps, gtol=gtol, w0=w0, b0=b0,
+                                  offset=offset)
 
 
 # ----------------------------------------------------------------------------------------------
 # Inference: the covariance of the estimate from the Q1 Hessian (jaxdl._inference does the rest).
 
 
-@functools.partial(jax.jit, static_argnames=("robust", "row_shards"))
-def _wald(w, b, X, y, sw, l2, level, fit_status, grad_norm, *, robust, row_shards):
-    dtype = X.dtype
-    d = X.shape[1]
-    z = _linalg.matvec(X, w) + b
-    ridge = jnp.concatenate([jnp.full((d,), 1.0, dtype), jnp.zeros((1,), dtype)])
-    H = _gram.weighted_gram(X, sw * _curvature(z), dtype, row_shards) + jnp.diag(l2 * ridge)
-    r = jax.nn.sigmoid(z) - y
-    # HC0 meat: sum_n sw_n (p_n - y_n)^2 [x_n; 1][x_n; 1]^T (a weight-2 row counts as two rows).
-    meat = _gram.weighted_gram(X, sw * r**2, dtype, row_shards) if robust else None
-    gw, gb = _gradient(w, X, y, z, l2, sw, row_shards=row_shards)
+def _null_log_likelihood(y, sw, offset):
+    """The log-likelihood of the intercept-only model: in closed form without an offset; with
+    one (which the null model keeps, as statsmodels' ``llnull``), maximised over the
+    intercept by damped Newton from the closed form's logit. A null model without a finite
+    optimum (every label equal) has the closed form's supremum, 0."""
     nobs = jnp.sum(sw)
     ones = jnp.sum(sw * y)
     pbar = ones / nobs
-    ll_null = (jax.scipy.special.xlogy(ones, pbar)
-               + jax.scipy.special.xlogy(nobs - ones, 1 - pbar))
+    closed = (jax.scipy.special.xlogy(ones, pbar)
+              + jax.scipy.special.xlogy(nobs - ones, 1 - pbar))
+    if offset is None:
+        return closed
+    dtype = offset.dtype
+    tiny = jnp.finfo(dtype).eps
+    q = jnp.clip(pbar, tiny, 1 - tiny)
+    c0 = jnp.log(q) - jnp.log1p(-q) - jnp.sum(sw * offset) / nobs
+    sign = 2 * y - 1
+
+    def along(delta):
+        return jnp.broadcast_to(delta[0], offset.shape)
+
+    def direction(c, g, z, solve_error):
+        delta, ok = _newton_step.cholesky_direction(jnp.sum(sw * _curvature(z))[None, None], g)
+        return delta, ok, None, solve_error
+
+    oracle = _solver.NewtonOracle(
+        predictor=lambda c: along(c) + offset,
+        value=lambda c, z: jnp.sum(sw * _bce(z, y)),
+        grad=lambda c, z: jnp.sum(sw * (jax.nn.sigmoid(z) - y))[None],
+        direction=direction, along=along,
+        separated=lambda c, z: jnp.all((sign * z > 0) | (sw == 0)))
+    res = _solver.damped_newton(oracle, c0[None].astype(dtype), max_steps=50,
+                                gtol=_solver.default_gtol(None, dtype) * nobs)
+    return jnp.where(results.succeeded(res.status), -res.loss, closed)
+
+
+@functools.partial(jax.jit, static_argnames=("cov_type", "num_groups", "row_shards"))
+def _wald(w, b, X, y, sw, l2, level, fit_status, grad_norm, groups, offset, *, cov_type,
+          num_groups, row_shards):
+    dtype = X.dtype
+    d = X.shape[1]
+    z = _logits(w, b, X, offset)
+    ridge = jnp.concatenate([jnp.full((d,), 1.0, dtype), jnp.zeros((1,), dtype)])
+    H = _gram.weighted_gram(X, sw * _curvature(z), dtype, row_shards) + jnp.diag(l2 * ridge)
+    r = jax.nn.sigmoid(z) - y
+    meat = clusters = None
+    if cov_type == "HC0":
+        # sum_n sw_n (p_n - y_n)^2 [x_n; 1][x_n; 1]^T (a weight-2 row counts as two rows).
+        meat = _gram.weighted_gram(X, sw * r**2, dtype, row_shards)
+    elif cov_type == "cluster":  # the scores (p_n - y_n) [x_n; 1] summed per group
+        A = jnp.concatenate([X, jnp.ones((X.shape[0], 1), dtype)], axis=1)
+        meat, clusters = _inference.cluster_meat(r[:, None] * A, sw, groups, num_groups)
+    gw, gb = _gradient(w, X, y, z, l2, sw, row_shards=row_shards)
+    nobs = jnp.sum(sw)
+    ll_null = _null_log_likelihood(y, sw, offset)
     return _inference.compute(
         jnp.concatenate([w, b[None]]), H, meat, jnp.concatenate([gw, gb[None]]),
         grad_tol=_inference.stationary_tol(grad_norm, X, nobs),
         log_likelihood=-jnp.sum(sw * _bce(z, y)), ll_null=ll_null, nobs=nobs, df_model=d,
-        l2=l2, level=level, fit_status=fit_status)
+        l2=l2, level=level, fit_status=fit_status, cov_type=cov_type, clusters=clusters)
 
 
 def inference(
@@ -665,20 +754,34 @@ def inference(
     *,
     l2: Any = 0.0,
     sample_weight: Any = None,
+    offset: Any = None,
     robust: bool = False,
+    cov_type: str | None = None,
+    groups: Any = None,
+    num_groups: int | None = None,
     level: Any = 0.95,
 ) -> Inference:
     """Standard errors, Wald tests and confidence intervals for a logistic-regression fit.
 
     At the optimum ``theta_hat = [w; b]`` (b last, as in :func:`hessian`) of
     ``sum_n sw_n E_n + l2/2 ||w||^2`` the covariance is ``H^{-1}`` with the closed-form
-    ``H = sum_n sw_n p_n (1 - p_n) [x_n; 1][x_n; 1]^T + l2 diag(1, .., 1, 0)`` (PSD by Q1), and
-    with ``robust=True`` the HC0 sandwich ``H^{-1} M H^{-1}``,
-    ``M = sum_n sw_n (p_n - y_n)^2 [x_n; 1][x_n; 1]^T``. Products with ``H^{-1}`` are Cholesky
-    solves. For ``l2 = 0`` the figures equal statsmodels' ``Logit(y, [X, 1]).fit()``
-    (``bse``, ``tvalues``, ``pvalues``, ``conf_int()``, ``llf``, ``llnull``, ``prsquared``,
-    ``llr_pvalue``, ``aic``, ``bic``; ``cov_type="HC0"`` for ``robust``). With ``l2 > 0`` the
-    result is flagged ``penalized`` and ``cov`` is the covariance of the penalised estimate.
+    ``H = sum_n sw_n p_n (1 - p_n) [x_n; 1][x_n; 1]^T + l2 diag(1, .., 1, 0)`` (PSD by Q1)
+    (``cov_type="nonrobust"``), or a sandwich ``H^{-1} M H^{-1}`` with the per-row scores
+    ``g_n = (p_n - y_n) [x_n; 1]``:
+
+    - ``cov_type="HC0"`` (or ``robust=True``): ``M = sum_n sw_n g_n g_n^T``, valid when the
+      rows are independent but the model's variance may be wrong;
+    - ``cov_type="cluster"``: ``M = c sum_g s_g s_g^T`` with ``s_g = sum_{n in g} sw_n g_n``
+      over the groups given by ``groups`` and statsmodels' small-sample factor
+      ``c = G / (G - 1) (N - 1) / (N - K)`` (``G`` groups of positive weight,
+      ``N = sum(sw)``, ``K = d + 1``): valid when rows within a group may be correlated
+      (repeated measures of one subject, one school's pupils) and groups are independent.
+
+    Products with ``H^{-1}`` are Cholesky solves. For ``l2 = 0`` the figures equal
+    statsmodels' ``Logit(y, [X, 1]).fit(cov_type=...)`` (``bse``, ``tvalues``, ``pvalues``,
+    ``conf_int()``, ``llf``, ``llnull``, ``prsquared``, ``llr_pvalue``, ``aic``, ``bic``;
+    ``cov_kwds={"groups": groups}`` for ``"cluster"``). With ``l2 > 0`` the result is flagged
+    ``penalized`` and ``cov`` is the covariance of the penalised estimate.
 
     Eagerly, a fit whose status is not a success (separable, singular, max_steps, ...) raises
     :class:`jaxdl.results.SolverError` naming the status, as does a singular Hessian (with its
@@ -692,27 +795,43 @@ def inference(
         :func:`fit_newton`; vmap over a batch from :func:`fit_newton_many`.
       X, y: the data the fit used.
       l2: the fit's ridge penalty.
-      sample_weight: the fit's row weights (frequency weights: ``nobs = sum``).
-      robust: HC0 sandwich covariance instead of ``H^{-1}`` (static).
+      sample_weight: the fit's row weights (frequency weights: ``nobs = sum``; a row of
+        weight 2 counts as the row twice, in its group).
+      robust: ``True`` is ``cov_type="HC0"`` (with another ``cov_type``: ``TypeError``).
+      cov_type: ``"nonrobust"`` (the default), ``"HC0"`` or ``"cluster"`` (static).
+      groups: for ``"cluster"``, one group label per row ``(n,)``: eagerly any labels
+        (strings, ints, ...); traced (under ``jit``), int codes in ``[0, num_groups)``. At
+        least 2 groups must have positive weight.
+      num_groups: the number of groups, a static int; required when ``groups`` is traced
+        (codes outside ``[0, num_groups)`` then give status INVALID_INPUT).
+      offset: the fit's offset ``(n,)`` (see :func:`fit_gd`); the null model of ``ll_null``
+        keeps it (its intercept refitted), as statsmodels' ``Logit(..., offset=...)``.
       level: confidence level of ``ci_low``, ``ci_high``, in (0, 1).
 
     Returns:
-      :class:`jaxdl._inference.Inference` (also ``jaxdl.logistic.Inference``); render it with
-      :func:`summary`.
+      :class:`jaxdl._inference.Inference` (also ``jaxdl.logistic.Inference``), its
+      ``cov_type`` naming the covariance; render it with :func:`summary`.
 
     Example:
+      >>> import numpy as np
       >>> from jaxdl import data, logistic
       >>> ds = data.load_breast_cancer(); Xs, _, _ = data.standardize(ds.X[:, :5])
       >>> res = logistic.fit_newton(Xs, ds.y)
       >>> inf = logistic.inference(res, Xs, ds.y)
-      >>> inf.std_err.shape, inf.status_name
-      ((6,), 'converged')
+      >>> inf.std_err.shape, inf.status_name, inf.cov_type
+      ((6,), 'converged', 'nonrobust')
+      >>> site = np.arange(Xs.shape[0]) % 10  # e.g. the clinic each row came from
+      >>> clu = logistic.inference(res, Xs, ds.y, cov_type="cluster", groups=site)
+      >>> clu.cov_type, clu.std_err.shape
+      ('cluster', (6,))
 
     See the [Q1 derivation][q1-derivation] (the Hessian is PSD; its inverse at the optimum is
     the covariance).
     """
     return _linear_model.inference(Model, result, X, y, l2=l2, sample_weight=sample_weight,
-                                   robust=robust, level=level)
+                                   robust=robust, cov_type=cov_type, groups=groups,
+                                   num_groups=num_groups, level=level,
+                                   offset=offset)
 
 
 def summary(inference: Inference, *, feature_names: Any = None, dep_variable: str = "y") -> str:
@@ -754,6 +873,7 @@ def bootstrap(
     num_resamples: int = 200,
     l2: Any = 0.0,
     sample_weight: Any = None,
+    offset: Any = None,
     max_steps: int = 50,
     gtol: float | None = None,
 ) -> Bootstrap:
@@ -773,6 +893,7 @@ def bootstrap(
       l2, max_steps, gtol: as in :func:`fit_newton`.
       sample_weight: frequency weights of the rows (resampling draws row ``i`` with
         probability ``sw_i / sum(sw)``, ``round(sum(sw))`` draws per resample).
+      offset: the rows' offsets ``(n,)`` (a drawn row keeps its offset).
 
     Returns:
       :class:`jaxdl._inference.Bootstrap` with ``std_err`` of shape ``(d + 1,)``.
@@ -788,7 +909,8 @@ def bootstrap(
     See the [Q1 derivation][q1-derivation].
     """
     return _linear_model.bootstrap(Model, X, y, key=key, num_resamples=num_resamples, l2=l2,
-                                   sample_weight=sample_weight, max_steps=max_steps, gtol=gtol)
+                                   sample_weight=sample_weight, max_steps=max_steps, gtol=gtol,
+                                   offset=offset)
 
 
 def cross_validate(

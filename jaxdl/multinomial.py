@@ -1,7 +1,9 @@
 """K-class (multinomial) logistic regression over the Q3(b) and Q7 closed forms.
 
-Logits ``z_n = W x_n + b`` for ``K`` classes (``W (K, d)``, ``b (K,)``) and the penalised,
-weighted objective::
+Logits ``z_n = W x_n + b (+ o_n)`` for ``K`` classes (``W (K, d)``, ``b (K,)``), with an
+optional offset ``o_n``: a known term per row *and class*, ``offset (n, K)`` (every function
+takes ``offset=``; a term shared by all classes of a row would cancel in the softmax, so a
+per-row ``(n,)`` offset is refused), and the penalised, weighted objective::
 
     F(W, b) = sum_n sw_n CE(z_n, y_n) + l2/2 ||W||_F^2         (all K rows of W; b unpenalised)
 
@@ -44,7 +46,16 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxdl import _inference, _linalg, _linear_model, _newton_step, _solver, checks, logistic
+from jaxdl import (
+    _inference,
+    _linalg,
+    _linear_model,
+    _newton_step,
+    _solver,
+    checks,
+    logistic,
+    results,
+)
 from jaxdl._cross_validation import CVResult
 from jaxdl._inference import Bootstrap, Inference
 from jaxdl.results import FitResult
@@ -251,11 +262,12 @@ class Model:
                              "l2 = 0 the K - 1 against the last), got a traced value")
         return bool(np.asarray(l2) > 0)
 
-    def wald(self, theta, X, y, sw, l2, level, fit_status, grad_norm, *, robust, row_shards,
-             convention):
+    def wald(self, theta, X, y, sw, l2, level, fit_status, grad_norm, *, cov_type, groups,
+             num_groups, offset, row_shards, convention):
         d = X.shape[1]
         return _wald(_gauge(theta, d, l2, True), X, y, sw, l2, level, fit_status, grad_norm,
-                     k=self.k, robust=robust, symmetric=convention)
+                     groups, offset, k=self.k, cov_type=cov_type, num_groups=num_groups,
+                     symmetric=convention)
 
     def rows(self, params, convention):
         W, b = params
@@ -331,18 +343,24 @@ def _num_classes(y: Any, n: int, num_classes: int | None) -> int:
     return checks.positive_int("num_classes", num_classes, minimum=2)
 
 
-def _params(W: Any, b: Any, X: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """``(W, b, X)`` for the closed forms, checked and in one dtype."""
-    _, W, b, X = _linear_model.params(Model, W, b, X)
-    return W, b, X
+def _params(W: Any, b: Any, X: Any, offset: Any = None):
+    """``(W, b, X, offset)`` for the closed forms, checked and in one dtype (the offset None
+    or ``(n, K)``)."""
+    model, W, b, X = _linear_model.params(Model, W, b, X)
+    return W, b, X, _linear_model.offsets(model, offset, X)
+
+
+def _shift(Z: jax.Array, offset: jax.Array | None) -> jax.Array:
+    return Z if offset is None else Z + offset
 
 
 # ----------------------------------------------------------------------------------------------
 # The closed forms, public.
 
 
-def loss(W: Any, b: Any, X: Any, y: Any, *, l2: Any = 0.0) -> jax.Array:
-    """The objective ``sum_n CE(W x_n + b, y_n) + l2/2 ||W||_F^2`` (all K rows penalised).
+def loss(W: Any, b: Any, X: Any, y: Any, *, l2: Any = 0.0, offset: Any = None) -> jax.Array:
+    """The objective ``sum_n CE(W x_n + b + o_n, y_n) + l2/2 ||W||_F^2`` (all K rows
+    penalised).
 
     Args:
       W: weights ``(K, d)``.
@@ -350,6 +368,8 @@ def loss(W: Any, b: Any, X: Any, y: Any, *, l2: Any = 0.0) -> jax.Array:
       X: features ``(n, d)``.
       y: class ids ``0..K-1``, ``(n,)``.
       l2: ridge penalty on ``W``, ``>= 0``.
+      offset: a known term per row and class added to the logits, ``(n, K)`` (default
+        none), finite, in the dtype of ``X``.
 
     Returns:
       The scalar objective.
@@ -363,38 +383,41 @@ def loss(W: Any, b: Any, X: Any, y: Any, *, l2: Any = 0.0) -> jax.Array:
 
     See the [Q7 derivation][q7-derivation].
     """
-    W, b, X = _params(W, b, X)
+    W, b, X, offset = _params(W, b, X, offset)
     y = checks.class_labels("y", y, X.shape[0], W.shape[0])
     l2 = _linear_model.penalty(l2)
     Y = jax.nn.one_hot(y, W.shape[0], dtype=X.dtype)
-    Z = _linalg.matmul(X, W.T) + b[None, :]
+    Z = _shift(_linalg.matmul(X, W.T) + b[None, :], offset)
     return jnp.sum(cross_entropy(Z, Y)) + 0.5 * l2 * jnp.sum(W**2)
 
 
-def grad(W: Any, b: Any, X: Any, y: Any, *, l2: Any = 0.0) -> tuple[jax.Array, jax.Array]:
+def grad(W: Any, b: Any, X: Any, y: Any, *, l2: Any = 0.0,
+         offset: Any = None) -> tuple[jax.Array, jax.Array]:
     """Closed-form gradient of :func:`loss`: ``dF/dW = (P - Y)^T X + l2 W``, ``dF/db =
-    (P - Y)^T 1`` (``P`` the softmax of the logits, ``Y`` one-hot; Q3b per sample).
+    (P - Y)^T 1`` (``P`` the softmax of the logits with the offset, ``Y`` one-hot; Q3b per
+    sample).
 
     Args:
-      W, b, X, y, l2: as in :func:`loss`.
+      W, b, X, y, l2, offset: as in :func:`loss`.
 
     Returns:
       ``(gW, gb)`` of shapes ``(K, d)`` and ``(K,)``.
 
     See the [Q7 derivation][q7-derivation].
     """
-    W, b, X = _params(W, b, X)
+    W, b, X, offset = _params(W, b, X, offset)
     k, d = W.shape
     y = checks.class_labels("y", y, X.shape[0], k)
     l2 = _linear_model.penalty(l2)
     Y = jax.nn.one_hot(y, k, dtype=X.dtype)
     theta = Model(k).join((W, b))
-    g = _data_grad(_logits_of(theta, X), Y, _design(X), jnp.ones((X.shape[0],), X.dtype))
+    g = _data_grad(_shift(_logits_of(theta, X), offset), Y, _design(X),
+                   jnp.ones((X.shape[0],), X.dtype))
     gW, gb = Model(k).split(g + l2 * _ridge(d, k, X.dtype) * theta, d)
     return gW, gb
 
 
-def hessian(W: Any, b: Any, X: Any, *, l2: Any = 0.0) -> jax.Array:
+def hessian(W: Any, b: Any, X: Any, *, l2: Any = 0.0, offset: Any = None) -> jax.Array:
     """Closed-form Hessian of :func:`loss` over ``theta = [W_1, b_1, ..., W_K, b_K]``.
 
     ``H = sum_n (diag(p_n) - p_n p_n^T) (x) [x_n; 1][x_n; 1]^T + l2 diag([1_d; 0] per class)``,
@@ -403,18 +426,20 @@ def hessian(W: Any, b: Any, X: Any, *, l2: Any = 0.0) -> jax.Array:
     penalty touches (and, when ``l2 = 0``, for every common shift of the rows of ``W`` too).
 
     Args:
-      W, b, X, l2: as in :func:`loss`.
+      W, b, X, l2, offset: as in :func:`loss` (``p_n`` the softmax at the logits with the
+        offset).
 
     Returns:
       The Hessian.
 
     See the [Q7 derivation][q7-derivation].
     """
-    W, b, X = _params(W, b, X)
+    W, b, X, offset = _params(W, b, X, offset)
     k, d = W.shape
     l2 = _linear_model.penalty(l2)
     theta = Model(k).join((W, b))
-    H = _data_hessian(_logits_of(theta, X), _design(X), jnp.ones((X.shape[0],), X.dtype))
+    H = _data_hessian(_shift(_logits_of(theta, X), offset), _design(X),
+                      jnp.ones((X.shape[0],), X.dtype))
     return H + jnp.diag(l2 * _ridge(d, k, X.dtype))
 
 
@@ -433,6 +458,7 @@ def fit_newton(
     w0: Any = None,
     b0: Any = None,
     sample_weight: Any = None,
+    offset: Any = None,
     fit_intercept: bool = True,
 ) -> FitResult:
     """Fit K-class logistic regression by damped Newton with the exact (Q7) Hessian.
@@ -457,6 +483,11 @@ def fit_newton(
       sample_weight: non-negative per-row weights ``(n,)`` (default ones).
       fit_intercept: fit ``b`` (default); ``False`` holds every intercept at 0
         (scikit-learn's ``fit_intercept=False``).
+      offset: a known term per row and class added to the logits, ``(n, K)`` (default
+        none): the fit minimises the objective at ``z_n = W x_n + b + o_n`` (e.g. a baseline
+        model's logits to fit a correction to). Finite, in the dtype of ``X``; traced. A
+        term common to all classes of a row cancels in the softmax, which is why an ``(n,)``
+        offset is refused; with ``l2 = 0`` adding one to a row of the offset changes nothing.
 
     Returns:
       :class:`jaxdl.results.FitResult` with ``params = (W, b)``, shapes ``(K, d)``, ``(K,)``.
@@ -474,7 +505,8 @@ def fit_newton(
     """
     return _linear_model.fit(Model, "newton", X, y, num_classes=num_classes, l2=l2, gtol=gtol,
                              max_steps=max_steps, w0=w0, b0=b0, sample_weight=sample_weight,
-                             fit_intercept=fit_intercept)
+                             fit_intercept=fit_intercept,
+                             offset=offset)
 
 
 def fit_lbfgs(
@@ -489,6 +521,7 @@ def fit_lbfgs(
     w0: Any = None,
     b0: Any = None,
     sample_weight: Any = None,
+    offset: Any = None,
     fit_intercept: bool = True,
 ) -> FitResult:
     """Fit K-class logistic regression by L-BFGS with the closed-form gradient ``p - y``.
@@ -497,7 +530,7 @@ def fit_lbfgs(
     costs two products with ``X`` and its line search moves the logits in ``O(n K)``.
 
     Args:
-      X, y, num_classes, l2, gtol, w0, b0, sample_weight, fit_intercept: as in
+      X, y, num_classes, l2, gtol, w0, b0, sample_weight, fit_intercept, offset: as in
         :func:`fit_newton`.
       max_steps: iteration budget (static).
       memory: number of curvature pairs kept (static).
@@ -510,7 +543,8 @@ def fit_lbfgs(
     return _linear_model.fit(Model, "lbfgs", X, y, num_classes=num_classes, l2=l2, gtol=gtol,
                              max_steps=max_steps, memory=memory, w0=w0, b0=b0,
                              sample_weight=sample_weight,
-                             fit_intercept=fit_intercept)
+                             fit_intercept=fit_intercept,
+                             offset=offset)
 
 
 def fit_gd(
@@ -528,6 +562,7 @@ def fit_gd(
     w0: Any = None,
     b0: Any = None,
     sample_weight: Any = None,
+    offset: Any = None,
     fit_intercept: bool = True,
 ) -> FitResult:
     """Fit K-class logistic regression by gradient descent in one compiled ``lax.while_loop``.
@@ -540,7 +575,7 @@ def fit_gd(
     INVALID_INPUT.
 
     Args:
-      X, y, num_classes, l2, gtol, w0, b0, sample_weight, fit_intercept: as in
+      X, y, num_classes, l2, gtol, w0, b0, sample_weight, fit_intercept, offset: as in
         :func:`fit_newton`.
       lr, lr_w, lr_b, optimizer: the update (exactly one way); see
         :func:`jaxdl.logistic.fit_gd`.
@@ -554,7 +589,8 @@ def fit_gd(
     return _linear_model.fit(Model, "gd", X, y, num_classes=num_classes, l2=l2, gtol=gtol,
                              max_steps=max_steps, w0=w0, b0=b0, sample_weight=sample_weight,
                              fit_intercept=fit_intercept,
-                             lr=lr, lr_w=lr_w, lr_b=lr_b, optimizer=optimizer)
+                             lr=lr, lr_w=lr_w, lr_b=lr_b, optimizer=optimizer,
+                             offset=offset)
 
 
 def fit_newton_many(
@@ -563,6 +599,7 @@ def fit_newton_many(
     *,
     num_classes: int | None = None,
     sample_weight: Any = None,
+    offset: Any = None,
     l2: Any = 0.0,
     max_steps: int = 50,
     gtol: float | None = None,
@@ -572,8 +609,9 @@ def fit_newton_many(
     """Many K-class Newton fits on one data set: bootstraps, penalty paths, CV folds.
 
     As :func:`jaxdl.logistic.fit_newton_many`: ``sample_weight (b, n)`` and ``l2 (b,)`` (either
-    may be shared), one start ``(K, d)``, ``(K,)`` or one per fit ``(b, K, d)``, ``(b, K)``.
-    Each fit follows the convention of its own penalty (:func:`fit_newton`).
+    may be shared), one start ``(K, d)``, ``(K,)`` or one per fit ``(b, K, d)``, ``(b, K)``,
+    and one ``offset (n, K)`` for all fits (:func:`fit_newton`). Each fit follows the
+    convention of its own penalty.
 
     Returns:
       A batched :class:`jaxdl.results.FitResult` (leading axis ``b``), one status per fit.
@@ -582,7 +620,8 @@ def fit_newton_many(
     """
     return _linear_model.fit_many(Model, X, y, num_classes=num_classes,
                                   sample_weight=sample_weight, l2=l2, max_steps=max_steps,
-                                  gtol=gtol, w0=w0, b0=b0)
+                                  gtol=gtol, w0=w0, b0=b0,
+                                  offset=offset)
 
 
 def gd_step_bound(X: Any, *, l2: float = 0.0, sample_weight: Any = None) -> float:
@@ -615,7 +654,8 @@ def fit_classifier(X: Any, y: Any, *, num_classes: int, solver: str = "newton",
       num_classes: K, at least 2.
       solver: ``"newton"``, ``"lbfgs"`` or ``"gd"``.
       **options: the chosen fit's keywords (``l2``, ``gtol``, ``max_steps``,
-        ``sample_weight``, ``fit_intercept``, ...). For ``"gd"`` without a rate, the safe
+        ``sample_weight``, ``fit_intercept``, ``offset`` of shape ``(n,)`` for two classes
+        and ``(n, K)`` for more, ...). For ``"gd"`` without a rate, the safe
         rate ``1 / L`` of :func:`gd_step_bound` (with the weights) is used.
 
     Returns:
@@ -683,30 +723,43 @@ def classifier_step_bound(X: Any, *, num_classes: int, l2: float = 0.0,
     return bound(X, l2=l2, sample_weight=sample_weight)
 
 
-def predict_classifier(params: tuple[Any, Any], X: Any) -> jax.Array:
+def predict_classifier(params: tuple[Any, Any], X: Any, *, offset: Any = None) -> jax.Array:
     """Class ids ``(n,)`` from the parameters of :func:`fit_classifier`: a weight vector is the
-    binary model's (:func:`jaxdl.logistic.predict`), a weight matrix the K-class model's."""
+    binary model's (:func:`jaxdl.logistic.predict`), a weight matrix the K-class model's.
+    ``offset``: the fit's offset (``(n,)`` for two classes, ``(n, K)`` for more)."""
     w, b = params
-    return logistic.predict(w, b, X) if np.ndim(w) == 1 else predict(w, b, X)
+    return (logistic.predict(w, b, X, offset=offset) if np.ndim(w) == 1
+            else predict(w, b, X, offset=offset))
 
 
 # ----------------------------------------------------------------------------------------------
 # Predictions.
 
 
-def predict_proba(W: Any, b: Any, X: Any) -> jax.Array:
-    """Class probabilities ``softmax(W x + b)``, shape ``(n, K)``."""
-    return _linear_model.predict_proba(Model, W, b, X)
+def predict_proba(W: Any, b: Any, X: Any, *, offset: Any = None) -> jax.Array:
+    """Class probabilities ``softmax(W x + b + o)``, shape ``(n, K)`` (``offset (n, K)`` as in
+    :func:`loss`).
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from jaxdl import multinomial
+      >>> X = jnp.array([[1.0], [2.0]]); W = jnp.zeros((3, 1)); b = jnp.zeros(3)
+      >>> offset = jnp.array([[0.0, 0.0, 0.0], [0.0, jnp.log(2.0), 0.0]])
+      >>> P = multinomial.predict_proba(W, b, X, offset=offset)
+      >>> [[round(float(v), 4) for v in row] for row in P]  # row 2: class 1 twice as likely
+      [[0.3333, 0.3333, 0.3333], [0.25, 0.5, 0.25]]
+    """
+    return _linear_model.predict_proba(Model, W, b, X, offset)
 
 
-def predict(W: Any, b: Any, X: Any) -> jax.Array:
-    """Predicted class ids ``argmax_k (W x + b)_k``, shape ``(n,)``."""
-    return _linear_model.predict(Model, W, b, X)
+def predict(W: Any, b: Any, X: Any, *, offset: Any = None) -> jax.Array:
+    """Predicted class ids ``argmax_k (W x + b + o)_k``, shape ``(n,)``."""
+    return _linear_model.predict(Model, W, b, X, offset)
 
 
-def accuracy(W: Any, b: Any, X: Any, y: Any) -> jax.Array:
+def accuracy(W: Any, b: Any, X: Any, y: Any, *, offset: Any = None) -> jax.Array:
     """Fraction of samples whose predicted class equals ``y`` (class ids ``0..K-1``)."""
-    return _linear_model.accuracy(Model, W, b, X, y)
+    return _linear_model.accuracy(Model, W, b, X, y, offset)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -727,31 +780,76 @@ def _coordinates(k: int, d: int, symmetric: bool) -> tuple[np.ndarray, np.ndarra
     return free, centre @ embed
 
 
-@functools.partial(jax.jit, static_argnames=("k", "robust", "symmetric"))
-def _wald(theta, X, y, sw, l2, level, fit_status, grad_norm, *, k, robust, symmetric):
+def _null_log_likelihood(Y, sw, offset):
+    """The log-likelihood of the intercepts-only model: in closed form without an offset;
+    with one (which the null model keeps), maximised over the intercepts (the last held at
+    0) by damped Newton from the closed form's. Without a finite optimum (a class no row of
+    positive weight has) the closed form's supremum."""
+    counts = jnp.sum(sw[:, None] * Y, axis=0)
+    nobs = jnp.sum(sw)
+    closed = jnp.sum(jax.scipy.special.xlogy(counts, counts / nobs))
+    if offset is None:
+        return closed
+    k = Y.shape[1]
+    dtype = offset.dtype
+    free = jnp.ones((k,), dtype).at[-1].set(0)
+    logc = jnp.log(jnp.maximum(counts, jnp.finfo(dtype).eps * nobs))
+    c0 = logc - logc[-1]
+
+    def along(delta):
+        return jnp.broadcast_to(delta[None, :], offset.shape)
+
+    def direction(c, g, Z, solve_error):
+        H = jnp.sum(sw[:, None, None] * ce_hessian(Z), axis=0)
+        H = free[:, None] * H * free[None, :] + jnp.diag(1 - free)
+        delta, ok = _newton_step.cholesky_direction(H, g)
+        return delta, ok, None, solve_error
+
+    def separated(c, Z):
+        true = jnp.sum(Y * Z, axis=1)
+        others = jnp.max(jnp.where(Y > 0, -jnp.inf, Z), axis=1)
+        return jnp.all((true > others) | (sw == 0))
+
+    oracle = _solver.NewtonOracle(
+        predictor=lambda c: along(c) + offset,
+        value=lambda c, Z: jnp.sum(sw * cross_entropy(Z, Y)),
+        grad=lambda c, Z: free * jnp.sum(sw[:, None] * ce_grad(Z, Y), axis=0),
+        direction=direction, along=along, separated=separated)
+    res = _solver.damped_newton(oracle, c0.astype(dtype), max_steps=50,
+                                gtol=_solver.default_gtol(None, dtype) * nobs)
+    return jnp.where(results.succeeded(res.status), -res.loss, closed)
+
+
+@functools.partial(jax.jit, static_argnames=("k", "cov_type", "num_groups", "symmetric"))
+def _wald(theta, X, y, sw, l2, level, fit_status, grad_norm, groups, offset, *, k, cov_type,
+          num_groups, symmetric):
     dtype = X.dtype
     n, d = X.shape
     Y = jax.nn.one_hot(y, k, dtype=dtype)
     A = _design(X)
     ridge = _ridge(d, k, dtype)
     free, T = _coordinates(k, d, symmetric)
-    Z = _logits_of(theta, X)
+    Z = _shift(_logits_of(theta, X), offset)
     H = (_data_hessian(Z, A, sw) + jnp.diag(l2 * ridge))[free][:, free]
     R = softmax(Z) - Y  # per-sample score in z
-    # HC0 meat: sum_n sw_n r_n r_n^T (x) a_n a_n^T (a weight-2 row counts as two rows).
-    meat = (_kron_gram(sw[:, None, None] * R[:, :, None] * R[:, None, :], A)[free][:, free]
-            if robust else None)
+    meat = clusters = None
+    if cov_type == "HC0":
+        # sum_n sw_n r_n r_n^T (x) a_n a_n^T (a weight-2 row counts as two rows).
+        meat = _kron_gram(sw[:, None, None] * R[:, :, None] * R[:, None, :], A)[free][:, free]
+    elif cov_type == "cluster":  # the scores r_n (x) a_n over the free entries, per group
+        scores = (R[:, :, None] * A[:, None, :]).reshape(n, -1)[:, free]
+        meat, clusters = _inference.cluster_meat(scores, sw, groups, num_groups)
     grad = (_data_grad(Z, Y, A, sw) + l2 * ridge * theta)[free]
-    counts = jnp.sum(sw[:, None] * Y, axis=0)
     nobs = jnp.sum(sw)
-    ll_null = jnp.sum(jax.scipy.special.xlogy(counts, counts / nobs))
+    ll_null = _null_log_likelihood(Y, sw, offset)
     return _inference.compute(
         theta[free], H, meat, grad,
         grad_tol=_inference.stationary_tol(grad_norm, X, nobs),
         log_likelihood=-jnp.sum(sw * cross_entropy(Z, Y)), ll_null=ll_null, nobs=nobs,
         df_model=(k - 1) * d, l2=l2, level=level, fit_status=fit_status,
         transform=None if T is None else jnp.asarray(T, dtype),
-        shape=(k, d + 1) if symmetric else (k - 1, d + 1))
+        shape=(k, d + 1) if symmetric else (k - 1, d + 1), cov_type=cov_type,
+        clusters=clusters)
 
 
 def inference(
@@ -761,14 +859,21 @@ def inference(
     *,
     l2: Any = 0.0,
     sample_weight: Any = None,
+    offset: Any = None,
     robust: bool = False,
+    cov_type: str | None = None,
+    groups: Any = None,
+    num_groups: int | None = None,
     level: Any = 0.95,
 ) -> Inference:
     """Standard errors, Wald tests and confidence intervals for a K-class fit.
 
     The covariance is ``H^{-1}`` with the Hessian of the fitted objective (:func:`hessian`
-    with the weights) over the entries the fit moves, or with ``robust=True`` the HC0 sandwich
-    ``H^{-1} M H^{-1}``, ``M = sum_n sw_n r_n r_n^T (x) a_n a_n^T``, ``r_n = p_n - y_n``.
+    with the weights) over the entries the fit moves (``cov_type="nonrobust"``), or a sandwich
+    ``H^{-1} M H^{-1}`` with the per-row scores ``g_n = r_n (x) a_n``, ``r_n = p_n - y_n``,
+    over those entries: ``M = sum_n sw_n g_n g_n^T`` (``"HC0"``, or ``robust=True``) or the
+    cluster meat with statsmodels' small-sample factor (``"cluster"``, ``K`` the number of
+    entries the fit moves); see :func:`jaxdl.logistic.inference`.
 
     - ``l2 = 0``: the reference-class convention. ``params`` etc. are the free rows
       ``(K-1, d+1)`` of ``[W, b]`` against the last class (intercept last in each row); the
@@ -791,7 +896,10 @@ def inference(
       result: a :class:`jaxdl.results.FitResult` of one fit (``params = (W (K, d), b (K,))``;
         any representative of the softmax is moved to the convention of ``l2`` first).
       X, y: the data the fit used (``y`` class ids ``0..K-1``, ``K = W.shape[0]``).
-      l2, sample_weight, robust, level: as in :func:`jaxdl.logistic.inference`.
+      l2, sample_weight, robust, cov_type, groups, num_groups, level: as in
+        :func:`jaxdl.logistic.inference`.
+      offset: the fit's offset ``(n, K)`` (:func:`fit_newton`); the null model of
+        ``ll_null`` keeps it (its intercepts refitted).
 
     Returns:
       :class:`jaxdl._inference.Inference` with ``params`` etc. of shape ``(K-1, d+1)``
@@ -807,11 +915,19 @@ def inference(
       >>> pen = multinomial.inference(multinomial.fit_newton(X, y, l2=1.0), X, y, l2=1.0)
       >>> pen.std_err.shape, bool(pen.penalized)
       ((3, 4), True)
+      >>> import numpy as np
+      >>> writer = np.arange(X.shape[0]) % 12  # e.g. who wrote each digit
+      >>> clu = multinomial.inference(multinomial.fit_newton(X, y), X, y, cov_type="cluster",
+      ...                             groups=writer)
+      >>> clu.cov_type, clu.std_err.shape
+      ('cluster', (2, 4))
 
     See the [Q7 derivation][q7-derivation].
     """
     return _linear_model.inference(Model, result, X, y, l2=l2, sample_weight=sample_weight,
-                                   robust=robust, level=level)
+                                   robust=robust, cov_type=cov_type, groups=groups,
+                                   num_groups=num_groups, level=level,
+                                   offset=offset)
 
 
 def summary(inference: Inference, *, feature_names: Any = None, class_names: Any = None,
@@ -854,11 +970,13 @@ def bootstrap(
     num_classes: int | None = None,
     l2: Any = 0.0,
     sample_weight: Any = None,
+    offset: Any = None,
     max_steps: int = 50,
     gtol: float | None = None,
 ) -> Bootstrap:
     """Bootstrap standard errors of the rows :func:`inference` reports, as
-    :func:`jaxdl.logistic.bootstrap` (one :func:`fit_newton_many` batch of count weights).
+    :func:`jaxdl.logistic.bootstrap` (one :func:`fit_newton_many` batch of count weights; a
+    drawn row keeps its ``offset (n, K)``).
 
     Returns:
       :class:`jaxdl._inference.Bootstrap` with ``std_err`` of shape ``(K-1, d+1)`` (``l2 = 0``,
@@ -868,7 +986,8 @@ def bootstrap(
     """
     return _linear_model.bootstrap(Model, X, y, key=key, num_resamples=num_resamples,
                                    num_classes=num_classes, l2=l2, sample_weight=sample_weight,
-                                   max_steps=max_steps, gtol=gtol)
+                                   max_steps=max_steps, gtol=gtol,
+                                   offset=offset)
 
 
 def cross_validate(

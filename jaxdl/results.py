@@ -65,7 +65,8 @@ class Status(enum.IntEnum):
     ZERO_DERIVATIVE = (6, "zero_derivative: the derivative vanished at an iterate, so the "
                        "Newton step is undefined; try another starting point")
     INVALID_INPUT = (7, "invalid_input: a value is outside its domain (labels not in {0, 1} or "
-                     "0..K-1, a negative penalty, rate or weight); under jit/vmap values are "
+                     "0..K-1, a negative penalty, rate or weight, group codes outside "
+                     "[0, num_groups) or fewer than 2 groups); under jit/vmap values are "
                      "checked here, not eagerly")
     COMPLETED = (8, "completed: the planned number of epochs ran with finite losses")
 

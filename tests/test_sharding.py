@@ -25,8 +25,12 @@ _SCRIPT = textwrap.dedent("""
     out = {"devices": len(jax.devices()), "row_shards": _linalg.row_shards(Xs),
            "row_shards_single": _linalg.row_shards(X), "rel": {}, "status": {}}
     w = jnp.linspace(-0.5, 0.5, d)
+    o = jnp.linspace(-1.0, 1.0, n)  # an offset, sharded like the rows of X
+    os_ = jax.device_put(o, NamedSharding(mesh, P("rows")))
     cases = {
         "fit_newton mixed": lambda X, y: logistic.fit_newton(X, y, precision="mixed"),
+        "fit_newton mixed offset": lambda X, y: logistic.fit_newton(
+            X, y, precision="mixed", offset=os_ if X is Xs else o),
         "fit_lbfgs": lambda X, y: logistic.fit_lbfgs(X, y),
         "grad": lambda X, y: logistic.grad(w, 0.1, X, y)[0],
         "hessian": lambda X, y: logistic.hessian(w, 0.1, X),
@@ -46,6 +50,8 @@ _SCRIPT = textwrap.dedent("""
         "lbfgs": _fit.fit.lower(logistic.Model(), "lbfgs", *fit_args, max_steps=50, cold=True,
                                 row_shards=4),
         "hessian": logistic._hessian.lower(w, jnp.float64(0.1), Xs, row_shards=4),
+        "newton offset": _fit.fit.lower(logistic.Model(), "newton", *fit_args, max_steps=50,
+                                        mixed=True, cold=True, row_shards=4, offset=os_),
     }
     # Cross-validation: the fits' axis sharded over the devices, the single-device answers.
     cv4 = logistic.cross_validate(X, y, l2=[0.1, 1.0, 10.0], folds=4)
@@ -91,7 +97,8 @@ def test_row_sharded_fits_match_and_never_gather_x(background):
     for name, rel in out["rel"].items():
         assert rel < 1e-12, (name, rel)
     assert all(s == 0 for s in out["status"].values()), out["status"]
-    assert out["gathers"] == {"newton": [], "lbfgs": [], "hessian": []}, out["gathers"]
+    assert out["gathers"] == {"newton": [], "lbfgs": [], "hessian": [], "newton offset": []}, \
+        out["gathers"]
     assert out["cv_rel"] < 1e-12 and out["cv_devices"] == 4, (out["cv_rel"], out["cv_devices"])
 
 

@@ -160,3 +160,55 @@ register(Identity(
     sample=sample_blocked,
     rtol=EXACT_RTOL,
 ))
+
+
+# With an offset o_n (a known term added to the logits): the closed forms take the logits
+# z = X w + b + o, and nothing else changes.
+
+
+def sample_offset(key, dtype):
+    """(w, b, X, y, o): data as in :func:`sample`, drawn with a standard normal offset."""
+    kx, kw, kb, ky, ko = jax.random.split(key, 5)
+    X = jax.random.normal(kx, (N, D), dtype)
+    w = jax.random.normal(kw, (D,), dtype) / jnp.sqrt(D)
+    b = jax.random.normal(kb, (), dtype)
+    o = jax.random.normal(ko, (N,), dtype)
+    y = jax.random.bernoulli(ky, jax.nn.sigmoid(X @ w + b + o)).astype(dtype)
+    return w, b, X, y, o
+
+
+def plain_loss_offset(w, b, X, y, o):
+    """E = sum_n log(1 + e^{z_n}) - y_n z_n at z = X w + b + o (no custom derivative)."""
+    z = X @ w + b + o
+    return jnp.sum(jnp.logaddexp(0.0, z) - y * z)
+
+
+def _terms_offset(w, b, X, y, o):
+    """The size of the terms summed into the gradient: max_j sum_n |(p_n - y_n) a_nj|."""
+    r = jnp.abs(jax.nn.sigmoid(X @ w + b + o) - y)
+    return jnp.maximum(jnp.max(r @ jnp.abs(X)), jnp.sum(r))
+
+
+register(Identity(
+    name="logistic.grad[offset]",
+    seed="Q1",
+    statement="dE/d[w; b] = sum_n (p_n - y_n) [x_n; 1] with p_n = sigma(w^T x_n + b + o_n) "
+    "(an offset o moves the logits only)",
+    closed_form=lambda w, b, X, y, o: logistic.grad(w, b, X, y, offset=o),
+    reference=lambda w, b, X, y, o: jax.grad(plain_loss_offset, argnums=(0, 1))(w, b, X, y, o),
+    sample=sample_offset,
+    rtol=EXACT_RTOL,
+    scale=_terms_offset,
+))
+
+register(Identity(
+    name="logistic.hessian[offset]",
+    seed="Q1",
+    statement="d2E/dtheta2 = sum_n p_n (1 - p_n) [x_n; 1][x_n; 1]^T with p_n = "
+    "sigma(w^T x_n + b + o_n)",
+    closed_form=lambda w, b, X, y, o: logistic.hessian(w, b, X, offset=o),
+    reference=lambda w, b, X, y, o: jax.hessian(
+        lambda t: plain_loss_offset(t[:-1], t[-1], X, y, o))(jnp.append(w, b)),
+    sample=sample_offset,
+    rtol=EXACT_RTOL,
+))
