@@ -176,8 +176,8 @@ def fit_many(model: LinearModel, X, y, theta0, l2, gtol, sw, *, max_steps: int,
 
 @functools.partial(jax.jit, static_argnames=("model", "solver", "max_steps", "memory", "mixed",
                                              "scoring"))
-def cv_path(model: LinearModel, solver: str, X, y, theta0, l2s, live, gtol, train, test, *,
-            max_steps: int, memory: int, mixed: bool, scoring: str):
+def cv_path(model: LinearModel, solver: str, X, y, theta0, l2s, live, gtol, train, test,
+            offset=None, *, max_steps: int, memory: int, mixed: bool, scoring: str):
     """A chunk of cross-validation fits: ``L`` lanes, each fitting ``c`` penalties in turn.
 
     ``l2s``: ``(c, L)``, lane ``j``'s penalties in order; ``train``, ``test``: ``(L, n)`` the
@@ -186,7 +186,8 @@ def cv_path(model: LinearModel, solver: str, X, y, theta0, l2s, live, gtol, trai
     solution (a warm start along a penalty path; ``c = 1`` gives independent fits, one per
     lane). A fit that fails leaves the lane's start where it was for the next penalty.
     ``live``: ``(c,)`` bool, False for padding: those steps do no work (their outputs are zeros
-    and the lanes' starts pass through).
+    and the lanes' starts pass through). ``offset``: added to the logits of every fit and
+    score (None: its own program).
 
     Returns:
       The lanes' last good ``theta`` ``(L, p)``; the held-out scores ``(c, L)`` (mean
@@ -199,7 +200,8 @@ def cv_path(model: LinearModel, solver: str, X, y, theta0, l2s, live, gtol, trai
     lanes, p = theta0.shape
 
     def fit_one(theta, pairs, sw, l2, l2_prev):
-        oracle = model.oracle(X, y, l2, sw, mixed=mixed, outer=outer, row_shards=1)
+        oracle = with_offset(model.oracle(X, y, l2, sw, mixed=mixed, outer=outer, row_shards=1),
+                             offset)
         kw = dict(max_steps=max_steps, gtol=gtol * jnp.sum(sw), invalid=model.invalid(y, l2, sw))
         theta = model.start(theta, d, l2)
         if solver == "newton":
@@ -218,6 +220,7 @@ def cv_path(model: LinearModel, solver: str, X, y, theta0, l2s, live, gtol, trai
 
     def score(theta, held, l2):
         z = model.logits(*model.finish(theta, d, l2), X)
+        z = z if offset is None else z + offset
         if scoring == "accuracy":
             per_row = (model.classify(z) == y.astype(jnp.int32)).astype(X.dtype)
         else:

@@ -669,9 +669,9 @@ def _placement(devices: Any, X: jax.Array) -> tuple[Any, int]:
 def cross_validate(family: type, X: Any, y: Any, *, l2: Any, folds: Any = 5, seed: Any = 0,
                    scoring: str = "log_loss", sample_weight: Any = None, solver: str = "auto",
                    gtol: Any = None, max_steps: Any = None, num_classes: int | None = None,
-                   max_memory: Any = None, devices: Any = None) -> Any:
+                   max_memory: Any = None, devices: Any = None, offset: Any = None) -> Any:
     """K-fold cross-validation of ``family``'s penalty (see the models' ``cross_validate``)."""
-    prob = problem(family, X, y, num_classes=num_classes)
+    prob = problem(family, X, y, num_classes=num_classes, offset=offset)
     X, model = prob.X, prob.model
     n, d = X.shape
     dtype = X.dtype
@@ -703,8 +703,9 @@ def cross_validate(family: type, X: Any, y: Any, *, l2: Any, folds: Any = 5, see
     train, test = _cross_validation.fold_weights(ids, k, sw)
     place, ndev = _placement(devices, X)
     run = functools.partial(_fit.cv_path, model, solver, place(X), place(prob.y),
-                            gtol=place(gtol), max_steps=max_steps, memory=10, mixed=mixed,
-                            scoring=scoring)
+                            gtol=place(gtol), offset=None if prob.offset is None
+                            else place(prob.offset), max_steps=max_steps, memory=10,
+                            mixed=mixed, scoring=scoring)
     if n * p * p <= CV_PARALLEL_MAX_WORK:
         lanes = max(1, min(CV_LANES, max_memory // lane_bytes))
         scores, status, steps, thetas = _cv_parallel(
@@ -727,7 +728,8 @@ def cross_validate(family: type, X: Any, y: Any, *, l2: Any, folds: Any = 5, see
     theta0 = jnp.asarray(thetas[:, best].mean(axis=0), dtype)
     refit = _fit.fit(model, solver, X, prob.y, theta0, jnp.asarray(grid[best], dtype), gtol, sw,
                      jnp.zeros((), dtype), jnp.zeros((), dtype), max_steps=max_steps, memory=10,
-                     mixed=mixed, cold=False, row_shards=_linalg.row_shards(X))
+                     mixed=mixed, cold=False, row_shards=_linalg.row_shards(X),
+                     offset=prob.offset)
     return _cross_validation.CVResult(
         l2=jnp.asarray(grid, dtype), scores=jnp.asarray(scores, dtype),
         mean=jnp.asarray(mean, dtype), se=jnp.asarray(se, dtype),

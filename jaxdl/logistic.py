@@ -927,6 +927,7 @@ def cross_validate(
     max_steps: int | None = None,
     max_memory: int | None = None,
     devices: Any = None,
+    offset: Any = None,
 ) -> CVResult:
     """Choose the ridge penalty by K-fold cross-validation, and refit at the choice.
 
@@ -961,6 +962,8 @@ def cross_validate(
       devices: the devices the fits' axis is sharded over (default all of
         ``jax.devices()``; ``X`` is replicated). When ``X`` is already sharded on its rows
         (:func:`jaxdl.sharding.shard_rows`), its sharding is kept instead.
+      offset: a known term ``(n,)`` added to every row's logit, as in :func:`fit_newton`: in
+        every fold's fit, its held-out scores and the refit.
 
     Returns:
       :class:`CVResult` (``l2``, ``scores``, ``mean``, ``se``, ``best_index``, ``best_l2``,
@@ -978,4 +981,4 @@ def cross_validate(
     return _linear_model.cross_validate(Model, X, y, l2=l2, folds=folds, seed=seed,
                                         scoring=scoring, sample_weight=sample_weight,
                                         solver=solver, gtol=gtol, max_steps=max_steps,
-                                        max_memory=max_memory, devices=devices)
+                                        max_memory=max_memory, devices=devices, offset=offset)

@@ -1005,6 +1005,7 @@ def cross_validate(
     max_steps: int | None = None,
     max_memory: int | None = None,
     devices: Any = None,
+    offset: Any = None,
 ) -> CVResult:
     """Choose the K-class model's ridge penalty by K-fold cross-validation, and refit.
 
@@ -1020,6 +1021,7 @@ def cross_validate(
       l2, folds, seed, scoring, sample_weight, solver, gtol, max_steps, max_memory, devices: as in
         :func:`jaxdl.logistic.cross_validate`.
       num_classes: K (default: the largest label plus one).
+      offset: a known term ``(n, K)`` added to the logits, as in :func:`fit_newton`.
 
     Returns:
       :class:`CVResult`.
@@ -1038,4 +1040,4 @@ def cross_validate(
                                         num_classes=num_classes, scoring=scoring,
                                         sample_weight=sample_weight, solver=solver, gtol=gtol,
                                         max_steps=max_steps, max_memory=max_memory,
-                                        devices=devices)
+                                        devices=devices, offset=offset)

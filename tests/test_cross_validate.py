@@ -256,3 +256,41 @@ def test_steps_are_the_folds_step_counts(layout):
         then = logistic.fit_newton(X, y, l2=0.1, sample_weight=sw, **start)
         assert [int(cv.steps[f, 1]), int(cv.steps[f, 0])] == [int(first.steps),
                                                                 int(then.steps)]
+
+
+@pytest.mark.parametrize("solver", ["newton", "lbfgs"])
+def test_an_offset_enters_every_fit_score_and_the_refit(layout, solver):
+    X, y = _binary(n=180, seed=12)
+    offset = jnp.asarray(np.sin(np.arange(180.0)))
+    ids, _ = _cross_validation.fold_ids(np.asarray(y), 3, 0, np.ones(180))
+    grid = np.array([0.3, 3.0])
+    cv = logistic.cross_validate(X, y, l2=grid, folds=ids, offset=offset, solver=solver,
+                                 gtol=1e-13)
+    plain = logistic.cross_validate(X, y, l2=grid, folds=ids, solver=solver, gtol=1e-13)
+    assert np.max(np.abs(np.asarray(cv.scores) - np.asarray(plain.scores))) > 1e-3
+    w, b = cv.fold_params
+    for f in range(3):
+        for j, l2 in enumerate(grid):
+            ref = logistic.fit_newton(X, y, l2=l2, sample_weight=(ids != f).astype(float),
+                                      offset=offset, gtol=1e-13)
+            np.testing.assert_allclose(np.asarray(w[f, j]), np.asarray(ref.params[0]),
+                                       rtol=1e-9)
+            p = np.asarray(logistic.predict_proba(*ref.params, X, offset=offset))
+            held = ids == f
+            yy = np.asarray(y)[held]
+            nll = -np.mean(yy * np.log(p[held]) + (1 - yy) * np.log1p(-p[held]))
+            assert float(cv.scores[f, j]) == pytest.approx(nll, rel=1e-9)
+    ref = logistic.fit_newton(X, y, l2=float(cv.best_l2), offset=offset, gtol=1e-13)
+    np.testing.assert_allclose(np.asarray(cv.fit.params[0]), np.asarray(ref.params[0]),
+                               rtol=1e-9)
+
+
+def test_a_k_class_offset_has_the_logits_shape():
+    X, y = _multi(n=120, k=3)
+    offset = 0.3 * jnp.asarray(np.cos(np.arange(360.0)).reshape(120, 3))
+    cv = multinomial.cross_validate(X, y, l2=[1.0], folds=3, offset=offset, gtol=1e-13)
+    ref = multinomial.fit_newton(X, y, l2=1.0, offset=offset, gtol=1e-13)
+    np.testing.assert_allclose(np.asarray(cv.fit.params[0]), np.asarray(ref.params[0]),
+                               rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match=r"offset: expected shape \(120, 3\)"):
+        multinomial.cross_validate(X, y, l2=[1.0], folds=3, offset=offset[:, 0])
