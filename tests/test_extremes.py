@@ -891,6 +891,8 @@ TABLE: dict[str, Call | Free | Covered] = {
     # sweep (configurations are Python values; the rows' dtype follows run's dtype=)
     "sweep.plot": Free("draws a built-in sweep's Table as a PNG (tests/test_sweep.py and the "
                        "documentation's plots run it); no array computation of its own"),
+    "sweep.plot_cv": Free("draws a CVResult's curve (tests/test_sweep.py, the CLI's --plot and "
+                          "the Q1 notebook run it); no array computation of its own"),
     "sweep.run": Covered("test_sweep.py::test_run_and_chunk_memory_in_both_dtypes"),
     "sweep.chunk_memory": Covered("test_sweep.py::test_run_and_chunk_memory_in_both_dtypes"),
     "sweep.grid": Free("builds Python configurations (floats, ints, choice names)"),
