@@ -9,6 +9,7 @@ The scoring function is also fed solvers that stopped early, to show that the ga
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import jax
@@ -19,7 +20,7 @@ import pytest
 from benchmarks import cli, config, gate, peers, timing
 from benchmarks import report as bench_report
 from benchmarks.cases import CASES as BENCH_CASES
-from jaxdl import data, logistic
+from jaxdl import data, logistic, multinomial
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
 CASES = ("newton", "first_order", "gd_step", "bootstrap_fits", "hessian", "memory",
@@ -191,6 +192,67 @@ def test_a_jaxdl_solver_that_raises_fails_the_race():
                         report=lambda r: "", is_jax=True, peer=False)
     with pytest.raises(ValueError, match="X: expected"):
         timing.race([ours, _broken_peer("glum lbfgs")], repeats=1)
+
+
+def test_a_slow_peer_is_timed_by_its_first_call_alone(problem):
+    X, y = problem
+    ours = peers.jaxdl_fit("fit_newton", lambda: logistic.fit_newton(
+        X, y, gtol=config.TOL_MEAN_GRAD))
+    calls = []
+
+    def run():
+        calls.append(1)
+        time.sleep(0.02)
+        return len(calls)
+
+    slow = peers.Solver("slow peer", run, params=lambda r: r, converged=lambda r: True,
+                        report=lambda r: "")
+    race = timing.race([ours, slow], repeats=2, once_s=0.01)
+    assert calls == [1] and race["slow peer"]["timed_once"]  # one call, no repeats
+    assert race["slow peer"]["times_s"] == [race["slow peer"]["first_s"]]
+    assert race["slow peer"]["warm_s"] == race["slow peer"]["first_s"]
+    # jaxdl's solvers (which compile on the first call) always repeat
+    assert not race["fit_newton"]["timed_once"] and len(race["fit_newton"]["times_s"]) == 2
+
+
+# ----------------------------------------------------------------------------------------------
+# The K-class certificate (for the K-class objective's gate).
+
+
+def test_k_class_certificate_matches_numpy():
+    X, y = data.make_multiclass(jax.random.key(1), 300, 4, 3, dtype=jnp.float64, scale=2.0)
+    l2 = 0.5
+    ref = multinomial.fit_newton(X, y, l2=l2, gtol=1e-13)
+    early = multinomial.fit_lbfgs(X, y, l2=l2, gtol=1e-5)  # stops where the gradient is not tiny
+    best = gate.certify(*ref.params, X, y, l2, classes=True)
+    A = np.hstack([np.asarray(X), np.ones((300, 1))])
+    Y = np.eye(3)[np.asarray(y)]
+    for res in (ref, early):
+        cert = gate.certify(*res.params, X, y, l2, classes=True)
+        W, b = (np.asarray(a) for a in res.params)
+        Z = A @ np.hstack([W, b[:, None]]).T
+        lse = np.log(np.sum(np.exp(Z - Z.max(1, keepdims=True)), axis=1)) + Z.max(1)
+        G = (np.exp(Z - lse[:, None]) - Y).T @ A
+        G[:, :-1] += l2 * W
+        H = np.asarray(multinomial.hessian(W, b, X, l2=l2))
+        # The common intercept shift e is H's null direction; lambda_min lives beside it.
+        e = np.tile(np.r_[np.zeros(4), 1.0], 3) / np.sqrt(3)
+        Q = np.linalg.svd(np.eye(15) - np.outer(e, e))[0][:, :14]
+        np.testing.assert_allclose(cert["loss"], np.sum(lse - np.sum(Z * Y, axis=1))
+                                   + 0.5 * l2 * np.sum(W**2), rtol=1e-13)
+        np.testing.assert_allclose(cert["grad_inf"], np.abs(G).max(), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(cert["lambda_min"], np.linalg.eigvalsh(Q.T @ H @ Q)[0],
+                                   rtol=1e-9)
+        gap = float(cert["loss"] - best["loss"])
+        bound = float(gate.suboptimality_bound(cert))
+        assert gap <= bound + float(cert["loss_err"] + best["loss_err"])
+        dist = np.linalg.norm(np.c_[W, b - b.mean()] - np.c_[np.asarray(ref.params[0]),
+                              np.asarray(ref.params[1]) - np.mean(ref.params[1])])
+        assert dist <= float(gate.distance_bound(cert)) + 1e-12
+    # the early stop is far enough out that its gap is real, and near enough for finite bounds
+    cert = gate.certify(*early.params, X, y, l2, classes=True)
+    assert float(cert["loss"] - best["loss"]) > 100 * float(cert["loss_err"])
+    assert np.isfinite(gate.suboptimality_bound(cert)) and np.isfinite(gate.distance_bound(cert))
 
 
 # ----------------------------------------------------------------------------------------------
