@@ -20,11 +20,14 @@ import pytest
 from benchmarks import cli, config, gate, peers, timing
 from benchmarks import report as bench_report
 from benchmarks.cases import CASES as BENCH_CASES
+from benchmarks.cases import cv as cv_case
+from benchmarks.context import Context
 from jaxdl import data, logistic, multinomial
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
 CASES = ("newton", "first_order", "gd_step", "bootstrap_fits", "hessian", "memory",
-         "first_call", "inference", "sweep")
+         "first_call", "inference", "sweep", "cv")
+QUICK_CASES = tuple(c for c in CASES if c != "cv")  # cv runs alone, below (test_cv_case_*)
 SCORED_CASES = ("newton", "first_order", "bootstrap_fits", "first_call")
 OLD_GATE = 1e-9  # the fixed relative gate the computed one replaces
 
@@ -147,6 +150,9 @@ def test_case_invalid_when_a_jaxdl_solver_is_not_scored(fits):
 
 def test_case_names_and_bad_flags_are_rejected_naming_the_flag(capsys):
     assert list(BENCH_CASES) == list(CASES)
+    assert cli.parse_args([]).cases == list(CASES)
+    assert cli.parse_args(["--quick"]).cases == list(QUICK_CASES)
+    assert cli.parse_args(["--quick", "--cases", "cv"]).cases == ["cv"]
     assert cli.parse_args(["--cases", "memory,newton"]).cases == ["newton", "memory"]
     for argv in (["--cases", "newton,z"], ["--cases", "a"], ["--cases", ""], ["--repeats", "0"]):
         with pytest.raises(SystemExit) as exc:
@@ -216,7 +222,17 @@ def test_a_slow_peer_is_timed_by_its_first_call_alone(problem):
 
 
 # ----------------------------------------------------------------------------------------------
-# The K-class certificate (for the K-class objective's gate).
+# The cv case: its folds, the K-class certificate, and a run at a tiny size.
+
+
+def test_cv_folds_are_jaxdl_folds():
+    from jaxdl import _cross_validation
+
+    rng = np.random.default_rng(0)
+    for y in (rng.integers(0, 2, 503).astype(float), rng.integers(0, 7, 331)):
+        ours, k = _cross_validation.fold_ids(y, 5, 3, np.ones(y.size))
+        np.testing.assert_array_equal(cv_case.stratified_folds(y, 5, 3), ours)
+        assert k == 5
 
 
 def test_k_class_certificate_matches_numpy():
@@ -255,6 +271,57 @@ def test_k_class_certificate_matches_numpy():
     assert np.isfinite(gate.suboptimality_bound(cert)) and np.isfinite(gate.distance_bound(cert))
 
 
+@pytest.fixture(scope="module")
+def cv_record():
+    """The cv case at a tiny size, in process: both models (3 classes), every peer, one
+    repeat. (Most of its time is compiling jaxdl's two cross_validate programs.)"""
+    pytest.importorskip("sklearn")
+    from threadpoolctl import threadpool_limits
+
+    ctx = Context({"cv_binary": ((300, 5),), "cv_classes": ((300, 5),)}, 1, True)
+    with pytest.MonkeyPatch.context() as mp, threadpool_limits(1):  # the peers' BLAS and
+        mp.setattr(config, "CV_CLASSES", 3)  # OpenMP threads spin on a busy machine
+        return cv_case.case_cv(ctx)
+
+
+def test_cv_case_is_valid_and_checked(cv_record):
+    rec = cv_record
+    assert rec["valid"] and rec["agree"], rec["notes"]
+    assert list(rec["races"]) == ["cv 300x5", "cv K=3 300x5"]
+    assert rec["score"]["gate_holds"] and rec["score"]["not_scored"] == {}
+    for label, race in rec["races"].items():
+        sc = race["score"]
+        assert cv_case.JAXDL in sc["scored"], label
+        peers_ran = [k for k in race["timings"] if k != cv_case.JAXDL
+                     and "unavailable" not in race["timings"][k]]
+        assert set(race["checks"]) == set(peers_ran), label
+        for name, c in race["checks"].items():  # every peer that ran chose jaxdl's penalty
+            assert c["agree"] and c["same_l2"], (label, name, c)
+            assert c["rel_coef_diff"] <= config.CV_RTOL, (label, name, c)
+            if name.startswith("sklearn"):
+                assert c["rel_score_diff"] <= config.CV_RTOL, (label, name)
+        assert race["sizes"]["folds"] == config.CV_FOLDS
+        assert race["sizes"]["l2"] == list(config.CV_L2)
+
+
+def test_cv_case_rows_carry_ratios_and_targets(cv_record, capsys):
+    rec = cv_record
+    for row in rec["rows"]:
+        assert row["case"].startswith("cv "), row
+        if row["peer"] and "unavailable" not in row["peer"]:
+            assert isinstance(row["ratio"], float) and row["ratio"] > 0, row
+    compile_rows = [r for r in rec["rows"] if "compile" in r["jaxdl"]]
+    assert len(compile_rows) == 2 and all(r["jaxdl_s"] > 0 for r in compile_rows)
+    assert len(rec["targets"]) == 2  # one per race, on the fastest scikit-learn solver
+    for t in rec["targets"]:
+        assert t["threshold"] == config.TARGETS["cv_small"]
+        assert isinstance(t["value"], float) or rec["score"]["unavailable"], t
+    bench_report.print_table({"cv": rec}, quick=True)
+    out = capsys.readouterr().out
+    assert "\ncv 300x5 " in out and "sklearn LogisticRegressionCV" in out
+    json.dumps(bench_report.jsonable(rec))
+
+
 # ----------------------------------------------------------------------------------------------
 # The whole harness, quick sizes.
 
@@ -276,7 +343,7 @@ def quick_report(background):
 def test_quick_run_covers_every_case_and_is_valid(quick_report):
     report, stdout = quick_report
     assert report["mode"] == "quick"
-    assert list(report["cases"]) == list(CASES)
+    assert list(report["cases"]) == list(QUICK_CASES)
     for key, case in report["cases"].items():
         assert "error" not in case, (key, case.get("traceback"))
         assert case["valid"] is True, (key, case.get("notes"))
@@ -352,6 +419,6 @@ def test_quick_run_reports_timings_and_measurements(quick_report):
         assert machine[key], key
     for key in ("sklearn", "statsmodels", "glum", "scipy"):  # a version, or None: not installed
         assert key in machine, key
-    for name in CASES:
+    for name in QUICK_CASES:
         assert f"\n{name} " in stdout, name
     assert "gate?" in stdout and config.GATE_FORMULA in stdout
