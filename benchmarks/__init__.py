@@ -29,9 +29,10 @@ compiled program share its compilation. The warm time is the best (min) of ``--r
 further calls, taken round-robin across the solvers of a case so that a change in machine load
 hits all of them alike; each timed call directly follows an untimed call of the same solver, so
 no solver is timed cold from the one before it (see ``_race``). Compilation overhead is
-``first - warm``. In the cv case a peer whose first call takes more than ``CV_ONCE_S`` seconds
-is timed by that call alone (it has nothing to compile; repeats would take minutes). No
-persistent compilation cache is used, except in the first_call case, which measures it.
+``first - warm``. In the cv case a solver whose first call takes more than ``CV_ONCE_S``
+seconds is timed once, without repeats (they would take many minutes): a peer by that call (it
+has nothing to compile), a JAX solver by one more call. No persistent compilation cache is used,
+except in the first_call case, which measures it.
 
 Cases (default sizes; ``--quick`` shrinks them to a smoke test that still scores every solver):
 

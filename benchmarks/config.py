@@ -23,8 +23,8 @@ MICRO_REPEATS = 10  # at least this many repeats for the millisecond-scale kerne
 
 # The cv case: 5 stratified folds, one grid of 10 penalties, every solver at the mean-gradient
 # tolerance CV_TOL (scikit-learn's tol, glum's gradient_tol, jaxdl's gtol), K classes for the
-# K-class races. A peer whose first call took longer than CV_ONCE_S seconds is timed by that
-# call alone (no compilation to exclude; its repeats would take minutes at the large size).
+# K-class races. A solver whose first call took longer than CV_ONCE_S seconds is timed once
+# (a peer by that call, a JAX solver by one more): repeats would take many minutes.
 CV_TOL = 1e-8
 CV_FOLDS = 5
 CV_L2 = tuple(float(v) for v in np.logspace(-2, 3, 10))

@@ -23,9 +23,10 @@ def race(solvers: list[Solver], repeats: int, *,
     """First call of each solver, then `repeats` round-robin rounds in which every solver runs
     twice in a row and the second call is timed.
 
-    ``once_s``: a solver with nothing to compile (not ``is_jax``) whose first call took longer
-    than this is timed by that call alone (``"timed_once": True``): it runs no repeats, and the
-    warming they give is noise at that length.
+    ``once_s``: a solver whose first call took longer than this is timed once
+    (``"timed_once": True``) and runs no repeats (the warming they give is noise at that
+    length): a solver with nothing to compile (not ``is_jax``) by that first call, a JAX
+    solver by one more call right after it.
 
     The untimed call before each timed one warms what the previous solver let go cold: thread
     pools that went to sleep, caches, the vCPU's scheduling (measured on the 2-core VM: a 40 ms
@@ -46,10 +47,12 @@ def race(solvers: list[Solver], repeats: int, *,
                 raise
             out[s.name] = {"unavailable": unavailable_reason(e)}
             continue
-        once = once_s is not None and not s.is_jax and first > once_s
-        out[s.name] = {"first_s": first, "times_s": [first] if once else [], "output": res,
-                       "timed_once": once}
-        if not once:
+        once = once_s is not None and first > once_s
+        out[s.name] = {"first_s": first, "times_s": [], "output": res, "timed_once": once}
+        if once:
+            t, res = timed(s.run) if s.is_jax else (first, res)
+            out[s.name].update(times_s=[t], output=res)
+        else:
             ready.append(s)
     timed_solvers = [s for s in solvers if "unavailable" not in out[s.name]]
     solvers = ready

@@ -200,25 +200,32 @@ def test_a_jaxdl_solver_that_raises_fails_the_race():
         timing.race([ours, _broken_peer("glum lbfgs")], repeats=1)
 
 
-def test_a_slow_peer_is_timed_by_its_first_call_alone(problem):
-    X, y = problem
-    ours = peers.jaxdl_fit("fit_newton", lambda: logistic.fit_newton(
-        X, y, gtol=config.TOL_MEAN_GRAD))
-    calls = []
+def test_a_slow_solver_is_timed_once():
+    calls = {"slow peer": 0, "fast peer": 0, "slow jax": 0}
 
-    def run():
-        calls.append(1)
-        time.sleep(0.02)
-        return len(calls)
+    def solver(name, seconds, is_jax=False):
+        def run():
+            calls[name] += 1
+            time.sleep(seconds)
+            return jnp.zeros(())
 
-    slow = peers.Solver("slow peer", run, params=lambda r: r, converged=lambda r: True,
-                        report=lambda r: "")
-    race = timing.race([ours, slow], repeats=2, once_s=0.01)
-    assert calls == [1] and race["slow peer"]["timed_once"]  # one call, no repeats
+        return peers.Solver(name, run, params=lambda r: r, converged=lambda r: True,
+                            report=lambda r: "", is_jax=is_jax, peer=not is_jax)
+
+    race = timing.race([solver("slow peer", 0.05), solver("fast peer", 0.0),
+                        solver("slow jax", 0.05, is_jax=True)], repeats=2, once_s=0.04)
+    # a peer (nothing to compile): its first call is its one timing, no repeats
+    assert calls["slow peer"] == 1 and race["slow peer"]["timed_once"]
     assert race["slow peer"]["times_s"] == [race["slow peer"]["first_s"]]
     assert race["slow peer"]["warm_s"] == race["slow peer"]["first_s"]
-    # jaxdl's solvers (which compile on the first call) always repeat
-    assert not race["fit_newton"]["timed_once"] and len(race["fit_newton"]["times_s"]) == 2
+    # a JAX solver's first call compiles, so one more call is its timing
+    assert calls["slow jax"] == 2 and race["slow jax"]["timed_once"]
+    assert len(race["slow jax"]["times_s"]) == 1
+    assert race["slow jax"]["compile_overhead_s"] == (race["slow jax"]["first_s"]
+                                                      - race["slow jax"]["warm_s"])
+    # the rest run as always: first call, then two calls per repeat, the second timed
+    assert calls["fast peer"] == 5 and not race["fast peer"]["timed_once"]
+    assert len(race["fast peer"]["times_s"]) == 2
 
 
 # ----------------------------------------------------------------------------------------------
