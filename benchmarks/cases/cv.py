@@ -308,4 +308,7 @@ def case_cv(ctx: Context) -> dict[str, Any]:
             "valid": all(r["valid"] for r in races.values()),
             "rows": [row for r in races.values() for row in r["rows"]],
             "targets": [t for r in races.values() for t in r["targets"]],
-            "notes": [n for r in races.values() for n in r["notes"]]}
+            "notes": [f"every solver stops at a mean gradient of {CV_TOL:g} and is scored by "
+                      f"||grad F||_inf <= {CV_TOL:g} n (not the other cases' rule); the "
+                      f"K-class gate's R is sqrt(2) max_n ||[x_n; 1]||"]
+            + [n for r in races.values() for n in r["notes"]]}
