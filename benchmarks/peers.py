@@ -186,7 +186,6 @@ def optax_lbfgs(X, y) -> Solver:
         is_jax=True, iterations=lambda r: int(r[1]))
 
 
-
 # ----------------------------------------------------------------------------------------------
 # Cross-validation of the penalty (the cv case): each adapter's output is the fitted
 # estimator or CVResult; ``params`` reads the refit at the chosen penalty.
