@@ -29,8 +29,10 @@ compiled program share its compilation. The warm time is the best (min) of ``--r
 further calls, taken round-robin across the solvers of a case so that a change in machine load
 hits all of them alike; each timed call directly follows an untimed call of the same solver, so
 no solver is timed cold from the one before it (see ``_race``). Compilation overhead is
-``first - warm``. No persistent compilation cache is used, except in the first_call case, which
-measures it.
+``first - warm``. In the cv case a solver whose first call takes more than ``CV_ONCE_S``
+seconds is timed once, without repeats (they would take many minutes): a peer by that call (it
+has nothing to compile), a JAX solver by one more call. No persistent compilation cache is used,
+except in the first_call case, which measures it.
 
 Cases (default sizes; ``--quick`` shrinks them to a smoke test that still scores every solver):
 
@@ -51,6 +53,12 @@ Cases (default sizes; ``--quick`` shrinks them to a smoke test that still scores
                   that loop; and a sweep chunked to a memory bound: XLA's bytes vs the bound
   first_call      fit_newton first-call overhead in a fresh process, without and with the
                   persistent compilation cache
+  cv              cross-validation of the penalty (5 stratified folds, 10 penalties, refit):
+                  logistic and K-class cross_validate vs scikit-learn's LogisticRegressionCV
+                  (newton-cholesky, lbfgs) and glum's GeneralizedLinearRegressorCV (binary),
+                  the same folds and grid; refits scored and gated at the chosen penalty,
+                  chosen penalties, held-out scores and refits compared (not in the default
+                  ``--quick`` run: name it)
 
 Usage::
 

@@ -12,7 +12,7 @@ from typing import Any
 import jax
 
 from benchmarks import children, report
-from benchmarks.cases import CASES
+from benchmarks.cases import CASES, NOT_QUICK
 from benchmarks.config import GATE_FORMULA, RULE, SIZES, TARGETS, TOL_MEAN_GRAD
 from benchmarks.context import Context
 from jaxdl import enable_compilation_cache
@@ -24,8 +24,9 @@ DESCRIPTION = ("Benchmark jaxdl's logistic solvers against scikit-learn, statsmo
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bench.py", description=DESCRIPTION)
     p.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test, seconds)")
-    p.add_argument("--cases", default=",".join(CASES),
-                   help="comma-separated subset of " + ",".join(CASES))
+    p.add_argument("--cases", default=None,
+                   help="comma-separated subset of " + ",".join(CASES) + " (default: all; "
+                   "--quick leaves out " + ",".join(NOT_QUICK) + " unless named)")
     p.add_argument("--repeats", type=int, default=3, help="timed repeats after the warm-up")
     p.add_argument("--json-out", default="bench-results.json", help="where to write the JSON")
     p.add_argument("--strict", action="store_true", help="exit 2 when a target is missed")
@@ -36,6 +37,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.repeats < 1:
         p.error(f"--repeats: expected an integer >= 1, got {args.repeats}")
+    if args.cases is None:
+        args.cases = ",".join(c for c in CASES if not (args.quick and c in NOT_QUICK))
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     bad = [c for c in cases if c not in CASES]
     if bad or not cases:

@@ -21,13 +21,32 @@ GD_GTOL = 1e-30  # fit_gd runs all its steps
 HESSIAN_RTOL = 1e-10
 MICRO_REPEATS = 10  # at least this many repeats for the millisecond-scale kernels
 
+# The cv case: 5 stratified folds, one grid of 10 penalties, every solver at the mean-gradient
+# tolerance CV_TOL (scikit-learn's tol, glum's gradient_tol, jaxdl's gtol), K classes for the
+# K-class races. A solver whose first call took longer than CV_ONCE_S seconds is timed once
+# (a peer by that call, a JAX solver by one more): repeats would take many minutes.
+CV_TOL = 1e-8
+CV_FOLDS = 5
+CV_L2 = tuple(float(v) for v in np.logspace(-2, 3, 10))
+CV_CLASSES = 10
+CV_SCALE = 3.0  # make_logistic / make_multiclass's scale
+CV_MAX_ITER = 1000  # scikit-learn's and glum's iteration budget per fit
+CV_RTOL = 1e-6  # refit coefficients and held-out scores: max |diff| / max |value|
+CV_ONCE_S = 30.0
+# Up to this n d, jaxdl's two solvers are also timed by name, and each peer also with its
+# native thread pools limited to one thread (full sizes only).
+CV_NAMED_UP_TO = 1_000_000
+
 SIZES = {
     "full": dict(n=200_000, d=200, n_hess=10_000, d_hess=200, resamples=64, gd_steps=50,
-                 n_mem=200_000, d_mem=200, sweep_rates=16, sweep_steps=5000),
+                 n_mem=200_000, d_mem=200, sweep_rates=16, sweep_steps=5000,
+                 cv_binary=((2_000, 20), (20_000, 50), (200_000, 200)),
+                 cv_classes=((2_000, 20), (20_000, 50))),
     # Memory in quick mode: X of 40 MB, and n d^2 large enough for fit_newton's mixed path
     # (the one the full size takes); small X would drown in allocator noise.
     "quick": dict(n=2_000, d=20, n_hess=1_000, d_hess=20, resamples=2, gd_steps=50,
-                  n_mem=50_000, d_mem=100, sweep_rates=4, sweep_steps=300),
+                  n_mem=50_000, d_mem=100, sweep_rates=4, sweep_steps=300,
+                  cv_binary=((500, 10),), cv_classes=((500, 10),)),
 }
 
 TARGETS = {
@@ -43,5 +62,12 @@ TARGETS = {
     "first_call": 1.0,              # first-call overhead < 1 s
     "sweep": 20.0,                  # gd-rates sweep >= 20x faster than a loop of fit_gd
     "sweep_memory": 1.0,            # a chunk's bytes / max_memory <= 1
+    # cross_validate (10 penalties x 5 folds + refit) >= these x faster than the faster of
+    # scikit-learn's LogisticRegressionCV newton-cholesky and lbfgs, by n x d
+    "cv_small": 10.0,               # 2000 x 20
+    "cv_medium": 3.0,               # 20000 x 50
+    "cv_large": 2.0,                # 200000 x 200
 }
+# The cv target of each size (quick sizes use the smallest's).
+CV_TARGET_OF = {(2_000, 20): "cv_small", (20_000, 50): "cv_medium", (200_000, 200): "cv_large"}
 

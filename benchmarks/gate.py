@@ -11,7 +11,7 @@ import numpy as np
 
 from benchmarks.config import GATE_FORMULA, RULE, TOL_MEAN_GRAD, UNIT_ROUNDOFF
 from benchmarks.peers import Solver
-from jaxdl import logistic
+from jaxdl import logistic, multinomial
 
 # ----------------------------------------------------------------------------------------------
 # Scoring: the common objective, its certificate at a solver's point, and the gate.
@@ -47,20 +47,58 @@ def _certificate_one(w, b, X, y, l2):
     }
 
 
+def _certificate_classes(W, b, X, y, l2):
+    """:func:`_certificate_one` for the K-class objective ``multinomial.loss(..., l2=l2)``
+    (``l2 > 0``) over ``theta = [W_1, b_1, ..., W_K, b_K]``.
+
+    The objective is flat along the common intercept shift ``e`` (one constant added to every
+    ``b_k``) and its gradient is orthogonal to ``e``, so the bound lives in the complement of
+    ``e``: ``lambda_min`` is the Hessian's smallest eigenvalue there, that of
+    ``H + tr(H) e e^T / ||e||^2`` (``e`` is an eigenvector of ``H`` for 0). Along a unit
+    direction ``u``, row n's logits move by ``v_k = u_k . [x_n; 1]`` and
+    ``phi''' = sum_n E_p[(v - E_p v)^3]``, at most ``max_k v_k - min_k v_k <= sqrt(2) R`` times
+    ``phi''``: the ``R`` reported is ``sqrt(2) max_n ||[x_n; 1]||``. The rounding bound adds the
+    K terms of each row's log-sum-exp."""
+    n, d = X.shape
+    k = W.shape[0]
+    f, (gW, gb) = jax.value_and_grad(
+        lambda W, b: multinomial.loss(W, b, X, y, l2=l2), argnums=(0, 1))(W, b)
+    g = jnp.concatenate([gW, gb[:, None]], axis=1).ravel()
+    H = multinomial.hessian(W, b, X, l2=l2)
+    e = jnp.tile(jnp.concatenate([jnp.zeros((d,), X.dtype), jnp.ones((1,), X.dtype)]), k)
+    eig = jnp.linalg.eigvalsh(H + jnp.trace(H) * jnp.outer(e, e) / k)
+    lam_min = eig[0] - (n + d + 1) * UNIT_ROUNDOFF * eig[-1]
+    spread = jnp.sum(jnp.abs(X) @ jnp.abs(W).T) + n * jnp.sum(jnp.abs(b))
+    return {
+        "loss": f,
+        "grad_inf": jnp.max(jnp.abs(g)),
+        "grad_2": jnp.sqrt(jnp.vdot(g, g)),
+        "lambda_min": lam_min,
+        "R": jnp.sqrt(2.0 * (jnp.max(jnp.sum(jnp.square(X), axis=1)) + 1.0)),
+        "loss_err": UNIT_ROUNDOFF * ((n + k + 4) * jnp.abs(f) + (d + 2) * spread),
+        "n": jnp.asarray(n, X.dtype),
+        "dim": jnp.asarray(k * (d + 1) - 1, X.dtype),
+    }
+
+
 # Compiled ahead of time and kept here: the cases clear JAX's caches (so that their solvers
 # compile on the first call), and the certificate should compile once per shape, not per case.
 _CERTIFICATE_PROGRAMS: dict[tuple, Any] = {}
 
 
-def certify(w, b, X, y, l2=0.0, *, batched: bool = False) -> dict[str, np.ndarray]:
+def certify(w, b, X, y, l2=0.0, *, batched: bool = False,
+            classes: bool = False) -> dict[str, np.ndarray]:
     """Evaluate the certificate in float64 at coefficients from any solver (NumPy or JAX);
-    ``batched``: one problem per leading index of every argument."""
+    ``batched``: one problem per leading index of every argument; ``classes``: the K-class
+    objective (``w`` is ``W (K, d)``, ``b`` is ``(K,)``, ``y`` holds class ids, ``l2 > 0``)."""
     f64 = jnp.float64
     args = (jnp.asarray(np.asarray(w), f64), jnp.asarray(np.asarray(b), f64),
-            jnp.asarray(X, f64), jnp.asarray(y, f64), jnp.asarray(l2, f64))
-    key = (batched, *(a.shape for a in args))
+            jnp.asarray(X, f64), jnp.asarray(y, jnp.int32 if classes else f64),
+            jnp.asarray(l2, f64))
+    key = (batched, classes, *(a.shape for a in args))
     if key not in _CERTIFICATE_PROGRAMS:
-        fn = jax.vmap(_certificate_one) if batched else _certificate_one
+        one = _certificate_classes if classes else _certificate_one
+        fn = jax.vmap(one) if batched else one
         _CERTIFICATE_PROGRAMS[key] = jax.jit(fn).lower(*args).compile()
     out = _CERTIFICATE_PROGRAMS[key](*args)
     return {k: np.asarray(v, np.float64) for k, v in out.items()}
@@ -79,6 +117,18 @@ def suboptimality_bound(cert: dict[str, Any]) -> np.ndarray:
     mu = np.asarray(cert["lambda_min"], np.float64) - np.asarray(cert["R"]) * g2
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(mu > 0, g2 * g2 / (2 * np.where(mu > 0, mu, 1.0)), np.inf)
+
+
+def distance_bound(cert: dict[str, Any]) -> np.ndarray:
+    """Upper bound on ``||x - x*||_2`` from the gradient and curvature at x (inf when it cannot
+    say): with ``lambda``, ``R`` and ``delta`` as in :func:`suboptimality_bound`,
+    ``1 - e^{-R delta} <= R ||g|| / lambda``, so ``delta <= -log(1 - R ||g|| / lambda) / R``
+    (``<= ||g|| / mu``). For the K-class objective, the distance within the complement of the
+    common intercept shift (compare points with centred intercepts)."""
+    g2 = np.asarray(cert["grad_2"], np.float64)
+    lam, R = np.asarray(cert["lambda_min"], np.float64), np.asarray(cert["R"], np.float64)
+    x = np.where(lam > 0, R * g2 / np.where(lam > 0, lam, 1.0), np.inf)
+    return np.where(x < 1, -np.log1p(-np.where(x < 1, x, 0.0)) / R, np.inf)
 
 
 def score(solvers: dict[str, dict[str, Any]], *, tol: float = TOL_MEAN_GRAD) -> dict[str, Any]:

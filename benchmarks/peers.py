@@ -185,3 +185,101 @@ def optax_lbfgs(X, y) -> Solver:
                           f"after {int(r[1])} of {OPTAX_MAX_ITER} iterations"),
         is_jax=True, iterations=lambda r: int(r[1]))
 
+
+# ----------------------------------------------------------------------------------------------
+# Cross-validation of the penalty (the cv case): each adapter's output is the fitted
+# estimator or CVResult; ``params`` reads the refit at the chosen penalty.
+
+
+def jaxdl_cv(name: str, call: Callable[[], Any]) -> Solver:
+    """jaxdl's ``cross_validate``: converged when every fold's fit and the refit did."""
+    return Solver(name, call, params=lambda r: r.fit.params,
+                  converged=lambda r: bool(r.ok),
+                  report=lambda r: (f"folds: {status_words(r.status_name)}; refit: "
+                                    f"{r.fit.status_name}"),
+                  is_jax=True, iterations=lambda r: int(r.fit.steps), peer=False)
+
+
+def _caught(fit: Callable[[], Any], threads: int | None = None) -> Any:
+    """Run a peer's fit keeping its ConvergenceWarnings (and glum's "lbfgs failed" words);
+    ``threads``: with its native thread pools (BLAS and OpenMP) limited to that many threads
+    (threadpoolctl, scikit-learn's dependency)."""
+    from contextlib import nullcontext
+
+    from sklearn.exceptions import ConvergenceWarning
+    from threadpoolctl import threadpool_limits
+
+    limit = nullcontext() if threads is None else threadpool_limits(limits=threads)
+    with warnings.catch_warnings(record=True) as caught, limit:
+        warnings.simplefilter("always")
+        est = fit()
+    est.convergence_warnings_ = [
+        str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)
+        or str(w.message).startswith("lbfgs failed")]
+    return est
+
+
+def sklearn_cv(name: str, X: np.ndarray, y: np.ndarray, splits: list, l2: np.ndarray, *,
+               solver: str, tol: float, max_iter: int, threads: int | None = None
+               ) -> Solver:
+    """scikit-learn's LogisticRegressionCV (L2, ``Cs = 1 / l2``, the given (train, test) splits,
+    held-out log-loss, refit at the best ``C``). Its objective is ``C sum_n loss_n +
+    ||w||^2 / 2`` in every fold and in the refit, jaxdl's at ``l2 = 1 / C``; its ``tol`` is on
+    the mean gradient (lbfgs: scipy's ``gtol``; newton-cholesky: the max-norm of the gradient
+    of the mean loss). Converged: no ConvergenceWarning and every fold's ``n_iter_ <
+    max_iter``. ``threads``: see :func:`_caught`."""
+    def run():
+        from sklearn.linear_model import LogisticRegressionCV
+
+        return _caught(lambda: LogisticRegressionCV(
+            Cs=1.0 / l2, l1_ratios=(0.0,), cv=splits, scoring="neg_log_loss", solver=solver,
+            tol=tol, max_iter=max_iter, refit=True, use_legacy_attributes=False).fit(X, y),
+            threads)
+
+    def converged(est):
+        return not est.convergence_warnings_ and int(np.max(est.n_iter_)) < max_iter
+
+    def report(est):
+        warned = "; ConvergenceWarning" if est.convergence_warnings_ else ""
+        return f"max n_iter_ {int(np.max(est.n_iter_))} of max_iter {max_iter}{warned}"
+
+    def params(est):
+        if est.coef_.shape[0] == 1:  # binary: one row
+            return est.coef_[0], est.intercept_[0]
+        return est.coef_, est.intercept_
+
+    return Solver(name, run, params=params, converged=converged, report=report,
+                  iterations=lambda e: int(np.max(e.n_iter_)))
+
+
+def glum_cv(name: str, X: np.ndarray, y: np.ndarray, splits: list, l2: np.ndarray, *,
+            tol: float, max_iter: int, threads: int | None = None) -> Solver:
+    """glum's GeneralizedLinearRegressorCV (binomial, ``l1_ratio=0``, the given splits).
+
+    glum minimises ``mean_n deviance_n / 2 + alpha / 2 ||w||^2`` with the mean over the rows
+    it is given; the binomial deviance is twice the log-loss, so a fit on all n rows is
+    jaxdl's at ``l2 = n alpha``: the grid is ``alphas = l2 / n``. A fold's fit averages over
+    its training rows only, so it carries ``l2 n_train / n`` (0.8 l2 with 5 folds): glum's
+    held-out curve is not jaxdl's, and its choice may differ; its refit is scored at its own
+    choice. Its ``gradient_tol`` is on the gradient of that mean objective (irls-ls, its
+    choice for a pure L2 penalty: the max-norm). Converged: no ConvergenceWarning and the
+    refit's ``n_iter_ < max_iter`` (glum reports no fold's count). ``threads``: see
+    :func:`_caught`."""
+    n = X.shape[0]
+
+    def run():
+        from glum import GeneralizedLinearRegressorCV
+
+        return _caught(lambda: GeneralizedLinearRegressorCV(
+            family="binomial", alphas=l2 / n, l1_ratio=0.0, cv=splits, gradient_tol=tol,
+            max_iter=max_iter, scale_predictors=False).fit(X, y), threads)
+
+    def converged(est):
+        return not est.convergence_warnings_ and int(est.n_iter_) < max_iter
+
+    def report(est):
+        warned = "; ConvergenceWarning" if est.convergence_warnings_ else ""
+        return f"refit n_iter_ {int(est.n_iter_)} of max_iter {max_iter}{warned}"
+
+    return Solver(name, run, params=lambda e: (e.coef_, e.intercept_), converged=converged,
+                  report=report, iterations=lambda e: int(e.n_iter_))

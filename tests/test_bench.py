@@ -9,6 +9,7 @@ The scoring function is also fed solvers that stopped early, to show that the ga
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import jax
@@ -19,11 +20,14 @@ import pytest
 from benchmarks import cli, config, gate, peers, timing
 from benchmarks import report as bench_report
 from benchmarks.cases import CASES as BENCH_CASES
-from jaxdl import data, logistic
+from benchmarks.cases import cv as cv_case
+from benchmarks.context import Context
+from jaxdl import data, logistic, multinomial
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
 CASES = ("newton", "first_order", "gd_step", "bootstrap_fits", "hessian", "memory",
-         "first_call", "inference", "sweep")
+         "first_call", "inference", "sweep", "cv")
+QUICK_CASES = tuple(c for c in CASES if c != "cv")  # cv runs alone, below (test_cv_case_*)
 SCORED_CASES = ("newton", "first_order", "bootstrap_fits", "first_call")
 OLD_GATE = 1e-9  # the fixed relative gate the computed one replaces
 
@@ -146,6 +150,9 @@ def test_case_invalid_when_a_jaxdl_solver_is_not_scored(fits):
 
 def test_case_names_and_bad_flags_are_rejected_naming_the_flag(capsys):
     assert list(BENCH_CASES) == list(CASES)
+    assert cli.parse_args([]).cases == list(CASES)
+    assert cli.parse_args(["--quick"]).cases == list(QUICK_CASES)
+    assert cli.parse_args(["--quick", "--cases", "cv"]).cases == ["cv"]
     assert cli.parse_args(["--cases", "memory,newton"]).cases == ["newton", "memory"]
     for argv in (["--cases", "newton,z"], ["--cases", "a"], ["--cases", ""], ["--repeats", "0"]):
         with pytest.raises(SystemExit) as exc:
@@ -193,6 +200,135 @@ def test_a_jaxdl_solver_that_raises_fails_the_race():
         timing.race([ours, _broken_peer("glum lbfgs")], repeats=1)
 
 
+def test_a_slow_solver_is_timed_once():
+    calls = {"slow peer": 0, "fast peer": 0, "slow jax": 0}
+
+    def solver(name, seconds, is_jax=False):
+        def run():
+            calls[name] += 1
+            time.sleep(seconds)
+            return jnp.zeros(())
+
+        return peers.Solver(name, run, params=lambda r: r, converged=lambda r: True,
+                            report=lambda r: "", is_jax=is_jax, peer=not is_jax)
+
+    race = timing.race([solver("slow peer", 0.05), solver("fast peer", 0.0),
+                        solver("slow jax", 0.05, is_jax=True)], repeats=2, once_s=0.04)
+    # a peer (nothing to compile): its first call is its one timing, no repeats
+    assert calls["slow peer"] == 1 and race["slow peer"]["timed_once"]
+    assert race["slow peer"]["times_s"] == [race["slow peer"]["first_s"]]
+    assert race["slow peer"]["warm_s"] == race["slow peer"]["first_s"]
+    # a JAX solver's first call compiles, so one more call is its timing
+    assert calls["slow jax"] == 2 and race["slow jax"]["timed_once"]
+    assert len(race["slow jax"]["times_s"]) == 1
+    assert race["slow jax"]["compile_overhead_s"] == (race["slow jax"]["first_s"]
+                                                      - race["slow jax"]["warm_s"])
+    # the rest run as always: first call, then two calls per repeat, the second timed
+    assert calls["fast peer"] == 5 and not race["fast peer"]["timed_once"]
+    assert len(race["fast peer"]["times_s"]) == 2
+
+
+# ----------------------------------------------------------------------------------------------
+# The cv case: its folds, the K-class certificate, and a run at a tiny size.
+
+
+def test_cv_folds_are_jaxdl_folds():
+    from jaxdl import _cross_validation
+
+    rng = np.random.default_rng(0)
+    for y in (rng.integers(0, 2, 503).astype(float), rng.integers(0, 7, 331)):
+        ours, k = _cross_validation.fold_ids(y, 5, 3, np.ones(y.size))
+        np.testing.assert_array_equal(cv_case.stratified_folds(y, 5, 3), ours)
+        assert k == 5
+
+
+def test_k_class_certificate_matches_numpy():
+    X, y = data.make_multiclass(jax.random.key(1), 300, 4, 3, dtype=jnp.float64, scale=2.0)
+    l2 = 0.5
+    ref = multinomial.fit_newton(X, y, l2=l2, gtol=1e-13)
+    early = multinomial.fit_lbfgs(X, y, l2=l2, gtol=1e-5)  # stops where the gradient is not tiny
+    best = gate.certify(*ref.params, X, y, l2, classes=True)
+    A = np.hstack([np.asarray(X), np.ones((300, 1))])
+    Y = np.eye(3)[np.asarray(y)]
+    for res in (ref, early):
+        cert = gate.certify(*res.params, X, y, l2, classes=True)
+        W, b = (np.asarray(a) for a in res.params)
+        Z = A @ np.hstack([W, b[:, None]]).T
+        lse = np.log(np.sum(np.exp(Z - Z.max(1, keepdims=True)), axis=1)) + Z.max(1)
+        G = (np.exp(Z - lse[:, None]) - Y).T @ A
+        G[:, :-1] += l2 * W
+        H = np.asarray(multinomial.hessian(W, b, X, l2=l2))
+        # The common intercept shift e is H's null direction; lambda_min lives beside it.
+        e = np.tile(np.r_[np.zeros(4), 1.0], 3) / np.sqrt(3)
+        Q = np.linalg.svd(np.eye(15) - np.outer(e, e))[0][:, :14]
+        np.testing.assert_allclose(cert["loss"], np.sum(lse - np.sum(Z * Y, axis=1))
+                                   + 0.5 * l2 * np.sum(W**2), rtol=1e-13)
+        np.testing.assert_allclose(cert["grad_inf"], np.abs(G).max(), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(cert["lambda_min"], np.linalg.eigvalsh(Q.T @ H @ Q)[0],
+                                   rtol=1e-9)
+        gap = float(cert["loss"] - best["loss"])
+        bound = float(gate.suboptimality_bound(cert))
+        assert gap <= bound + float(cert["loss_err"] + best["loss_err"])
+        dist = np.linalg.norm(np.c_[W, b - b.mean()] - np.c_[np.asarray(ref.params[0]),
+                              np.asarray(ref.params[1]) - np.mean(ref.params[1])])
+        assert dist <= float(gate.distance_bound(cert)) + 1e-12
+    # the early stop is far enough out that its gap is real, and near enough for finite bounds
+    cert = gate.certify(*early.params, X, y, l2, classes=True)
+    assert float(cert["loss"] - best["loss"]) > 100 * float(cert["loss_err"])
+    assert np.isfinite(gate.suboptimality_bound(cert)) and np.isfinite(gate.distance_bound(cert))
+
+
+@pytest.fixture(scope="module")
+def cv_record():
+    """The cv case at a tiny size, in process: both models (3 classes), every peer, one
+    repeat. (Most of its time is compiling jaxdl's two cross_validate programs.)"""
+    pytest.importorskip("sklearn")
+    from threadpoolctl import threadpool_limits
+
+    ctx = Context({"cv_binary": ((300, 5),), "cv_classes": ((300, 5),)}, 1, True)
+    with pytest.MonkeyPatch.context() as mp, threadpool_limits(1):  # the peers' BLAS and
+        mp.setattr(config, "CV_CLASSES", 3)  # OpenMP threads spin on a busy machine
+        return cv_case.case_cv(ctx)
+
+
+def test_cv_case_is_valid_and_checked(cv_record):
+    rec = cv_record
+    assert rec["valid"] and rec["agree"], rec["notes"]
+    assert list(rec["races"]) == ["cv 300x5", "cv K=3 300x5"]
+    assert rec["score"]["gate_holds"] and rec["score"]["not_scored"] == {}
+    for label, race in rec["races"].items():
+        sc = race["score"]
+        assert cv_case.JAXDL in sc["scored"], label
+        peers_ran = [k for k in race["timings"] if k != cv_case.JAXDL
+                     and "unavailable" not in race["timings"][k]]
+        assert set(race["checks"]) == set(peers_ran), label
+        for name, c in race["checks"].items():  # every peer that ran chose jaxdl's penalty
+            assert c["agree"] and c["same_l2"], (label, name, c)
+            assert c["rel_coef_diff"] <= config.CV_RTOL, (label, name, c)
+            if name.startswith("sklearn"):
+                assert c["rel_score_diff"] <= config.CV_RTOL, (label, name)
+        assert race["sizes"]["folds"] == config.CV_FOLDS
+        assert race["sizes"]["l2"] == list(config.CV_L2)
+
+
+def test_cv_case_rows_carry_ratios_and_targets(cv_record, capsys):
+    rec = cv_record
+    for row in rec["rows"]:
+        assert row["case"].startswith("cv "), row
+        if row["peer"] and "unavailable" not in row["peer"]:
+            assert isinstance(row["ratio"], float) and row["ratio"] > 0, row
+    compile_rows = [r for r in rec["rows"] if "compile" in r["jaxdl"]]
+    assert len(compile_rows) == 2 and all(r["jaxdl_s"] > 0 for r in compile_rows)
+    assert len(rec["targets"]) == 2  # one per race, on the fastest scikit-learn solver
+    for t in rec["targets"]:
+        assert t["threshold"] == config.TARGETS["cv_small"]
+        assert isinstance(t["value"], float) or rec["score"]["unavailable"], t
+    bench_report.print_table({"cv": rec}, quick=True)
+    out = capsys.readouterr().out
+    assert "\ncv 300x5 " in out and "sklearn LogisticRegressionCV" in out
+    json.dumps(bench_report.jsonable(rec))
+
+
 # ----------------------------------------------------------------------------------------------
 # The whole harness, quick sizes.
 
@@ -214,7 +350,7 @@ def quick_report(background):
 def test_quick_run_covers_every_case_and_is_valid(quick_report):
     report, stdout = quick_report
     assert report["mode"] == "quick"
-    assert list(report["cases"]) == list(CASES)
+    assert list(report["cases"]) == list(QUICK_CASES)
     for key, case in report["cases"].items():
         assert "error" not in case, (key, case.get("traceback"))
         assert case["valid"] is True, (key, case.get("notes"))
@@ -290,6 +426,6 @@ def test_quick_run_reports_timings_and_measurements(quick_report):
         assert machine[key], key
     for key in ("sklearn", "statsmodels", "glum", "scipy"):  # a version, or None: not installed
         assert key in machine, key
-    for name in CASES:
+    for name in QUICK_CASES:
         assert f"\n{name} " in stdout, name
     assert "gate?" in stdout and config.GATE_FORMULA in stdout

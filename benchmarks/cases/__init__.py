@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks.cases.bootstrap_fits import case_bootstrap_fits
+from benchmarks.cases.cv import case_cv
 from benchmarks.cases.first_call import case_first_call
 from benchmarks.cases.first_order import case_first_order
 from benchmarks.cases.gd_step import case_gd_step
@@ -26,5 +27,12 @@ CASES: dict[str, Callable[[Context], dict[str, Any]]] = {
     "first_call": case_first_call,
     "inference": case_inference,
     "sweep": case_sweep,
+    "cv": case_cv,
 }
+
+# Cases a ``--quick`` run leaves out unless named in ``--cases``: cv compiles two
+# cross_validate programs (seconds each, whatever the size) and runs scikit-learn's and glum's
+# CV loops, more than the quick run's smoke test should add; tests/test_bench.py runs it alone
+# at a tiny size.
+NOT_QUICK = ("cv",)
 
