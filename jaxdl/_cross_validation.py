@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxdl import results
+from jaxdl import data, results
 from jaxdl.results import FitResult, Status
 
 __all__ = ["CVResult", "SCORINGS", "fold_ids", "fold_weights", "mean_se", "choose"]
@@ -78,10 +78,8 @@ class CVResult(NamedTuple):
 def fold_ids(y: np.ndarray, folds: Any, seed: int, sw: np.ndarray) -> tuple[np.ndarray, int]:
     """Each row's fold ``(n,)`` int32 and the fold count.
 
-    ``folds`` an int ``F``: stratified by the labels ``y`` and shuffled with ``seed``: every
-    class's rows, in a seeded random order, are dealt to the folds in turn, continuing where
-    the previous class stopped, so fold sizes differ by at most one and every class is spread
-    evenly. ``folds`` an integer array: each row's fold, ``0..F-1``.
+    ``folds`` an int ``F``: :func:`jaxdl.data.stratified_folds` (stratified by the labels ``y``,
+    shuffled with ``seed``). ``folds`` an integer array: each row's fold, ``0..F-1``.
 
     Every fold must hold out rows of positive weight and leave some for its fit.
     """
@@ -91,17 +89,7 @@ def fold_ids(y: np.ndarray, folds: Any, seed: int, sw: np.ndarray) -> tuple[np.n
                         "each row's fold, got a bool")
     if isinstance(folds, (int, np.integer)):
         k = int(folds)
-        if not 2 <= k <= n:
-            raise ValueError(f"folds: expected a fold count from 2 to the number of rows ({n}), "
-                             f"got {k}")
-        rng = np.random.default_rng(seed)
-        ids = np.empty(n, np.int32)
-        start = 0
-        for c in np.unique(y):
-            rows = np.flatnonzero(y == c)
-            rows = rows[rng.permutation(rows.size)]
-            ids[rows] = (start + np.arange(rows.size)) % k
-            start = (start + rows.size) % k
+        ids = data.stratified_folds(y, k, seed=seed)
     else:
         arr = np.asarray(folds)
         if arr.shape != (n,):

@@ -232,16 +232,6 @@ def test_a_slow_solver_is_timed_once():
 # The cv case: its folds, the K-class certificate, and a run at a tiny size.
 
 
-def test_cv_folds_are_jaxdl_folds():
-    from jaxdl import _cross_validation
-
-    rng = np.random.default_rng(0)
-    for y in (rng.integers(0, 2, 503).astype(float), rng.integers(0, 7, 331)):
-        ours, k = _cross_validation.fold_ids(y, 5, 3, np.ones(y.size))
-        np.testing.assert_array_equal(cv_case.stratified_folds(y, 5, 3), ours)
-        assert k == 5
-
-
 def test_k_class_certificate_matches_numpy():
     X, y = data.make_multiclass(jax.random.key(1), 300, 4, 3, dtype=jnp.float64, scale=2.0)
     l2 = 0.5

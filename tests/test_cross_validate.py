@@ -294,3 +294,18 @@ def test_a_k_class_offset_has_the_logits_shape():
                                rtol=1e-9, atol=1e-12)
     with pytest.raises(ValueError, match=r"offset: expected shape \(120, 3\)"):
         multinomial.cross_validate(X, y, l2=[1.0], folds=3, offset=offset[:, 0])
+
+
+def test_a_fold_count_uses_the_public_stratified_folds():
+    X, y = _multi(n=150, k=3)
+    ids = data.stratified_folds(np.asarray(y), 4, seed=5)
+    assert ids.dtype == np.int32 and set(np.unique(ids)) == {0, 1, 2, 3}
+    a = multinomial.cross_validate(X, y, l2=[1.0], folds=4, seed=5)
+    b = multinomial.cross_validate(X, y, l2=[1.0], folds=ids)
+    np.testing.assert_array_equal(np.asarray(a.scores), np.asarray(b.scores))
+    with pytest.raises(TypeError, match="folds: expected a fold count"):
+        data.stratified_folds(np.asarray(y), 2.5)
+    with pytest.raises(TypeError, match="seed: expected an int"):
+        data.stratified_folds(np.asarray(y), 2, seed="x")
+    with pytest.raises(ValueError, match=r"y: expected labels of shape \(n,\)"):
+        data.stratified_folds(np.zeros((3, 2)), 2)

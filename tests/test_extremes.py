@@ -1048,6 +1048,7 @@ TABLE: dict[str, Call | Free | Covered] = {
     "data.standardize": Call(lambda i: __import__("jaxdl").data.standardize(i.X)),
     "data.check_classes": Free("checks integer class ids, returns a Python int"),
     "data.train_test_split": Covered(_DET),
+    "data.stratified_folds": Free("deals labels' rows to folds: int32 ids, no float computation"),
     # hessian
     "hessian.jacobian_of_gradient": Jit(lambda i: _jog_impl(jnp.asarray([0.3, -0.5, 0.7],
                                                                        i.dtype))),

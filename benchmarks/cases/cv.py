@@ -36,23 +36,6 @@ SKLEARN = ("newton-cholesky", "lbfgs")
 GLUM = "glum GeneralizedLinearRegressorCV"
 
 
-def stratified_folds(y: np.ndarray, folds: int, seed: int) -> np.ndarray:
-    """Each row's fold by jaxdl's rule for ``cross_validate(folds=<int>, seed=seed)``: every
-    class's rows, in an order shuffled by ``np.random.default_rng(seed)``, dealt to the folds in
-    turn, each class continuing where the previous one stopped. Written out here so that every
-    solver is given the same folds explicitly (jaxdl as ids, the peers as (train, test)
-    splits)."""
-    rng = np.random.default_rng(seed)
-    ids = np.empty(y.shape[0], np.int32)
-    start = 0
-    for c in np.unique(y):
-        rows = np.flatnonzero(y == c)
-        rows = rows[rng.permutation(rows.size)]
-        ids[rows] = (start + np.arange(rows.size)) % folds
-        start = (start + rows.size) % folds
-    return ids
-
-
 def _sklearn_name(solver: str) -> str:
     return f"sklearn LogisticRegressionCV {solver}"
 
@@ -97,7 +80,7 @@ def _race(ctx: Context, n: int, d: int, k: int) -> dict[str, Any]:
         X, y = data.make_multiclass(key, n, d, k, dtype=jnp.float64, scale=config.CV_SCALE)
         family = multinomial
     Xn, yn = np.array(X), np.array(y)  # owned, C-contiguous: no copy inside a peer
-    ids = stratified_folds(yn, CV_FOLDS, SEED)
+    ids = data.stratified_folds(yn, CV_FOLDS, seed=SEED)  # jaxdl's folds for folds=5
     splits = [(np.flatnonzero(ids != f), np.flatnonzero(ids == f)) for f in range(CV_FOLDS)]
     grid = np.asarray(config.CV_L2)
     label = f"cv {n}x{d}" if k == 2 else f"cv K={k} {n}x{d}"

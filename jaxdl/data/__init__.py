@@ -20,6 +20,7 @@ from jaxdl.data._csv import Dataset as Dataset
 from jaxdl.data._csv import load_csv as load_csv
 from jaxdl.data._preprocess import check_classes as check_classes
 from jaxdl.data._preprocess import standardize as standardize
+from jaxdl.data._preprocess import stratified_folds as stratified_folds
 from jaxdl.data._preprocess import train_test_split as train_test_split
 from jaxdl.data._synthetic import make_logistic as make_logistic
 from jaxdl.data._synthetic import make_multiclass as make_multiclass
@@ -37,5 +38,6 @@ __all__ = [
     "make_multiclass",
     "make_separable",
     "standardize",
+    "stratified_folds",
     "train_test_split",
 ]

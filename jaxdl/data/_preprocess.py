@@ -221,3 +221,49 @@ def train_test_split(key, X, y, *, test_fraction=0.25):
     perm = np.asarray(jax.random.permutation(key, n))
     test, train = perm[:n_test], perm[n_test:]
     return X[train], y[train], X[test], y[test]
+
+
+def stratified_folds(y, folds, *, seed=0):
+    """Each row's fold for ``folds``-fold cross-validation, stratified by class and seeded.
+
+    Every class's rows, in an order shuffled by ``np.random.default_rng(seed)``, are dealt to
+    the folds in turn, each class continuing where the previous one stopped: fold sizes differ
+    by at most one and every class is spread evenly. These are the folds of
+    ``cross_validate(folds=<int>, seed=seed)`` in :mod:`jaxdl.logistic` and
+    :mod:`jaxdl.multinomial`; pass them to another library as ``(train, test)`` splits to
+    compare on the same folds.
+
+    Args:
+      y: labels ``(n,)`` (any values; each distinct value is a class).
+      folds: the number of folds, from 2 to ``n``.
+      seed: the seed of the shuffle.
+
+    Returns:
+      int32 fold ids ``0..folds-1``, shape ``(n,)`` (NumPy).
+
+    Example:
+      >>> ids = stratified_folds(np.r_[np.zeros(6), np.ones(4)], 2, seed=0)
+      >>> np.bincount(ids), np.bincount(ids[:6]), np.bincount(ids[6:])
+      (array([5, 5]), array([3, 3]), array([2, 2]))
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y: expected labels of shape (n,), got shape {y.shape}")
+    n = y.shape[0]
+    if isinstance(folds, (bool, np.bool_)) or not isinstance(folds, (int, np.integer)):
+        raise TypeError(f"folds: expected a fold count (an int), got {type(folds).__name__}")
+    if not 2 <= int(folds) <= n:
+        raise ValueError(f"folds: expected a fold count from 2 to the number of rows ({n}), "
+                         f"got {int(folds)}")
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed: expected an int, got {type(seed).__name__}")
+    k = int(folds)
+    rng = np.random.default_rng(int(seed))
+    ids = np.empty(n, np.int32)
+    start = 0
+    for c in np.unique(y):
+        rows = np.flatnonzero(y == c)
+        rows = rows[rng.permutation(rows.size)]
+        ids[rows] = (start + np.arange(rows.size)) % k
+        start = (start + rows.size) % k
+    return ids
