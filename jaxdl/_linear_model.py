@@ -652,7 +652,9 @@ def _placement(devices: Any, X: jax.Array) -> tuple[Any, int]:
     """How the fits' axis is placed: a function ``(array, axis) -> array`` sharding ``axis``
     over ``devices`` (``axis=None``: replicated), and the device count the lanes must be a
     multiple of. One device, or ``X`` already sharded on its rows: left where it is."""
-    devices = list(jax.devices() if devices is None else devices)
+    # This process's devices by default: under jax.distributed, jax.devices() also lists other
+    # processes' devices, which this eager driver cannot place arrays on.
+    devices = list(jax.local_devices() if devices is None else devices)
     if not devices:
         raise ValueError("devices: expected at least one device, got none")
     if len(devices) == 1 or _linalg.row_shards(X) > 1:

@@ -959,8 +959,8 @@ def cross_validate(
       max_steps: the step budget of every fit (default 50 for Newton, 500 for L-BFGS).
       max_memory: bytes the fits of one compiled chunk may use (default 1 GiB); more fits
         than fit run in turn.
-      devices: the devices the fits' axis is sharded over (default all of
-        ``jax.devices()``; ``X`` is replicated). When ``X`` is already sharded on its rows
+      devices: the devices the fits' axis is sharded over (default this process's,
+        ``jax.local_devices()``; ``X`` is replicated). When ``X`` is already sharded on its rows
         (:func:`jaxdl.sharding.shard_rows`), its sharding is kept instead.
       offset: a known term ``(n,)`` added to every row's logit, as in :func:`fit_newton`: in
         every fold's fit, its held-out scores and the refit.
