@@ -1,5 +1,5 @@
-"""Test-session numerics: float64 on, rank promotion an error, no persistent compilation cache
-(set once, here only).
+"""Test-session numerics: float64 on, rank promotion an error, one compilation cache for the
+run (set once, here only).
 
 Compiled programs are shared across test modules (a fit compiled by one module serves the next
 on the same shapes; tests/test_mutation.py and tests/test_verify.py compile the same programs),
@@ -92,9 +92,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
     items.sort(key=lambda item: rank.get(_group(item.nodeid), len(FIRST)))  # stable
 
 
-# Tests never write the persistent compilation cache, nor do the scripts, CLI runs and notebook
-# kernels they start (they inherit this); tests/test_compilation_cache.py unsets it on purpose.
+# jaxdl's own cache (enable_compilation_cache, ~/.cache/jaxdl/xla) stays off in every test and in
+# the scripts, CLI runs and notebook kernels they start (they inherit this);
+# tests/test_compilation_cache.py unsets it on purpose.
 os.environ["JAXDL_NO_CACHE"] = "1"
+
+# One run, one compilation cache: a temporary folder made by the first process of the run (the
+# xdist controller, or the only process), removed when it ends. The workers and every process
+# they start inherit it through JAX's own variables, so a program compiled once in the run (by
+# the other worker, by a CLI run, or before a module's end dropped it from memory) is loaded,
+# not compiled again. A cached program is the program compiled (its key is the computation,
+# the compile options, the XLA flags and the versions); processes that must compile anew (the
+# determinism and benchmark children, tests/test_compilation_cache.py) leave
+# JAX_COMPILATION_CACHE_DIR out of their environment. A read racing another process's write of
+# the same entry can fail: JAX then warns and compiles (pyproject.toml ignores that warning).
+_RUN_CACHE_OWNER = "JAXDL_TEST_RUN_CACHE" not in os.environ
+if _RUN_CACHE_OWNER:
+    os.environ["JAXDL_TEST_RUN_CACHE"] = tempfile.mkdtemp(prefix="jaxdl-xla-")
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = os.environ["JAXDL_TEST_RUN_CACHE"]
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+    os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
+jax.config.update("jax_compilation_cache_dir", os.environ["JAXDL_TEST_RUN_CACHE"])
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _RUN_CACHE_OWNER:
+        shutil.rmtree(os.environ["JAXDL_TEST_RUN_CACHE"], ignore_errors=True)
+
+
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
 

@@ -40,7 +40,9 @@ print(json.dumps({"value": value, **counts}))
 
 
 def _run(folder, scale: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "JAXDL_NO_CACHE"}
+    # Neither jaxdl's off switch nor the test run's own cache (tests/conftest.py).
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("JAXDL_NO_CACHE", "JAX_COMPILATION_CACHE_DIR")}
     env["JAX_PLATFORMS"] = "cpu"
     out = subprocess.run([sys.executable, "-c", PROGRAM, str(folder), scale], env=env,
                          check=True, capture_output=True, text=True, timeout=120)

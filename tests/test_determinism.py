@@ -19,6 +19,7 @@ gradient).
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 
 import jax
@@ -94,11 +95,15 @@ def test_in_process_repeat_is_bitwise_identical():
     assert len(first) == 16 and len(set(first.values())) == 16  # 16 distinct results
 
 
+# Without the test run's compilation cache (tests/conftest.py): each process compiles its own.
+_COMPILE_ANEW = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
+
+
 def BACKGROUND(start):
     """The two fresh processes start when the suite does (tests/conftest.py), together."""
     # Same machine, same environment (XLA_FLAGS, hence the same ISA): see the module docstring.
     for k in range(2):
-        start(k, [sys.executable, "-c", FIT_SCRIPT])
+        start(k, [sys.executable, "-c", FIT_SCRIPT], env=_COMPILE_ANEW)
 
 
 def test_fit_in_fresh_processes_is_bitwise_identical(background):
