@@ -13,12 +13,15 @@ from jaxdl.results import SolverError, Status
 GRID = np.array([30.0, 0.03, 3.0, 0.3, 300.0, 1.0])  # deliberately unsorted
 
 
-def _binary(n=400, d=5, dtype=jnp.float64, seed=0):
+# Most tests share one binary shape (180 x 5, 3 folds) and one K-class shape (240 x 4, K = 3,
+# 3 folds), so that they share compiled programs; the comparisons with scikit-learn use larger
+# problems of their own.
+def _binary(n=180, d=5, dtype=jnp.float64, seed=0):
     X, y, _, _ = data.make_logistic(jax.random.key(seed), n, d, dtype=dtype, scale=2.0)
     return X, y
 
 
-def _multi(n=360, d=4, k=4, dtype=jnp.float64, seed=1):
+def _multi(n=240, d=4, k=3, dtype=jnp.float64, seed=1):
     return data.make_multiclass(jax.random.key(seed), n, d, k, dtype=dtype, scale=2.0)
 
 
@@ -49,7 +52,7 @@ def layout(request, monkeypatch):
 
 @pytest.mark.parametrize("solver", ["newton", "lbfgs"])
 def test_logistic_equals_scikit_learn(layout, solver):
-    X, y = _binary()
+    X, y = _binary(n=400)
     ids, k = _cross_validation.fold_ids(np.asarray(y), 5, 0, np.ones(X.shape[0]))
     cv = logistic.cross_validate(X, y, l2=GRID, folds=ids, solver=solver, gtol=1e-13)
     est = _sklearn_cv(X, y, ids, GRID, "neg_log_loss")
@@ -64,7 +67,7 @@ def test_logistic_equals_scikit_learn(layout, solver):
 
 @pytest.mark.parametrize("solver", ["newton", "lbfgs"])
 def test_multinomial_equals_scikit_learn(layout, solver):
-    X, y = _multi()
+    X, y = _multi(n=360, k=4)
     ids, _ = _cross_validation.fold_ids(np.asarray(y), 4, 3, np.ones(X.shape[0]))
     grid = GRID[GRID > 0.1]
     cv = multinomial.cross_validate(X, y, l2=grid, folds=ids, solver=solver, gtol=1e-13)
@@ -77,7 +80,7 @@ def test_multinomial_equals_scikit_learn(layout, solver):
 
 
 def test_accuracy_scoring_equals_scikit_learn():
-    X, y = _binary(seed=3)
+    X, y = _binary(n=400, seed=3)
     ids, _ = _cross_validation.fold_ids(np.asarray(y), 3, 1, np.ones(X.shape[0]))
     cv = logistic.cross_validate(X, y, l2=GRID, folds=ids, scoring="accuracy")
     est = _sklearn_cv(X, y, ids, GRID, "accuracy")
@@ -87,7 +90,7 @@ def test_accuracy_scoring_equals_scikit_learn():
 
 
 def test_float32_agrees_with_float64(layout):
-    X, y = _binary()
+    X, y = _binary(n=400)
     cv64 = logistic.cross_validate(X, y, l2=GRID, folds=5)
     cv32 = logistic.cross_validate(X.astype(jnp.float32), y.astype(jnp.float32), l2=GRID,
                                    folds=5)
@@ -101,12 +104,13 @@ def test_float32_agrees_with_float64(layout):
 
 
 def test_mean_se_and_the_one_standard_error_rule():
-    X, y = _binary(n=300, seed=5)
+    X, y = _binary(seed=5)
     grid = np.logspace(-3, 3, 13)
-    cv = logistic.cross_validate(X, y, l2=grid, folds=4)
+    cv = logistic.cross_validate(X, y, l2=grid, folds=3)
     scores = np.asarray(cv.scores)
     np.testing.assert_allclose(np.asarray(cv.mean), scores.mean(0), rtol=1e-14)
-    np.testing.assert_allclose(np.asarray(cv.se), scores.std(0, ddof=1) / 2, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(cv.se), scores.std(0, ddof=1) / np.sqrt(3),
+                               rtol=1e-12)
     best = int(np.argmin(scores.mean(0)))
     assert int(cv.best_index) == best and float(cv.best_l2) == grid[best]
     within = scores.mean(0) <= scores.mean(0)[best] + np.asarray(cv.se)[best]
@@ -129,17 +133,17 @@ def test_stratified_seeded_folds():
 
 
 def test_fold_count_equals_the_same_folds_given():
-    X, y = _binary(n=200, seed=2)
-    ids, _ = _cross_validation.fold_ids(np.asarray(y), 4, 11, np.ones(200))
-    a = logistic.cross_validate(X, y, l2=GRID, folds=4, seed=11)
+    X, y = _binary(seed=2)
+    ids, _ = _cross_validation.fold_ids(np.asarray(y), 3, 11, np.ones(180))
+    a = logistic.cross_validate(X, y, l2=GRID, folds=3, seed=11)
     b = logistic.cross_validate(X, y, l2=GRID, folds=ids)
     np.testing.assert_array_equal(np.asarray(a.scores), np.asarray(b.scores))
 
 
 def test_weights_count_as_repeated_rows(layout):
-    X, y = _binary(n=120, seed=4)
-    ids, _ = _cross_validation.fold_ids(np.asarray(y), 3, 0, np.ones(120))
-    reps = np.asarray(jax.random.randint(jax.random.key(9), (120,), 1, 4))
+    X, y = _binary(seed=4)
+    ids, _ = _cross_validation.fold_ids(np.asarray(y), 3, 0, np.ones(180))
+    reps = np.asarray(jax.random.randint(jax.random.key(9), (180,), 1, 4))
     Xr, yr, idr = (np.repeat(np.asarray(a), reps, axis=0) for a in (X, y, ids))
     w = logistic.cross_validate(X, y, l2=GRID, folds=ids, sample_weight=reps.astype(float),
                                 gtol=1e-13)
@@ -150,7 +154,7 @@ def test_weights_count_as_repeated_rows(layout):
 
 
 def test_one_program_for_any_grid_length(layout):
-    X, y = _binary(n=150, seed=6)
+    X, y = _binary(seed=6)
     logistic.cross_validate(X, y, l2=[1.0, 2.0], folds=3)
     before = _fit.cv_path._cache_size()
     for grid in ([0.5], [1.0, 2.0, 3.0], np.logspace(-2, 2, 11)):
@@ -197,7 +201,7 @@ def test_bad_arguments_are_named(kwargs, err, match):
 
 
 def test_fold_params_are_the_folds_fits():
-    X, y = _multi(n=240, k=3)
+    X, y = _multi()
     ids, _ = _cross_validation.fold_ids(np.asarray(y), 3, 0, np.ones(240))
     grid = np.array([0.0, 2.0])
     cv = multinomial.cross_validate(X, y, l2=grid, folds=ids, gtol=1e-13)
@@ -214,7 +218,7 @@ def test_fold_params_are_the_folds_fits():
 
 
 def test_a_memory_bound_runs_the_fits_in_turn_with_the_same_answers(layout):
-    X, y = _binary(n=150, seed=8)
+    X, y = _binary(seed=8)
     whole = logistic.cross_validate(X, y, l2=GRID, folds=3, gtol=1e-13)
     parts = logistic.cross_validate(X, y, l2=GRID, folds=3, gtol=1e-13, max_memory=1)
     np.testing.assert_allclose(np.asarray(parts.scores), np.asarray(whole.scores), rtol=1e-10)
@@ -225,12 +229,12 @@ def test_a_memory_bound_runs_the_fits_in_turn_with_the_same_answers(layout):
 def test_cross_validate_classifier_chooses_the_model_by_class_count(dtype):
     """Two classes: logistic.cross_validate; more: multinomial.cross_validate (the choice of
     fit_classifier), in the data's dtype."""
-    Xb, yb = _binary(n=150, seed=6, dtype=dtype)
+    Xb, yb = _binary(seed=6, dtype=dtype)
     a = multinomial.cross_validate_classifier(Xb, yb, num_classes=2, l2=[1.0, 2.0], folds=3)
     b = logistic.cross_validate(Xb, yb, l2=[1.0, 2.0], folds=3)
     np.testing.assert_array_equal(np.asarray(a.scores), np.asarray(b.scores))
     assert a.fit.params[0].shape == (5,) and a.scores.dtype == a.fit.params[0].dtype == dtype
-    Xm, ym = _multi(n=240, k=3, dtype=dtype)
+    Xm, ym = _multi(dtype=dtype)
     c = multinomial.cross_validate_classifier(Xm, ym, num_classes=3, l2=[1.0], folds=3)
     d = multinomial.cross_validate(Xm, ym, l2=[1.0], folds=3)
     np.testing.assert_array_equal(np.asarray(c.scores), np.asarray(d.scores))
@@ -241,8 +245,8 @@ def test_cross_validate_classifier_chooses_the_model_by_class_count(dtype):
 
 
 def test_steps_are_the_folds_step_counts(layout):
-    X, y = _binary(n=200, seed=7)
-    ids, _ = _cross_validation.fold_ids(np.asarray(y), 3, 0, np.ones(200))
+    X, y = _binary(seed=7)
+    ids, _ = _cross_validation.fold_ids(np.asarray(y), 3, 0, np.ones(180))
     grid = np.array([0.1, 10.0])
     cv = logistic.cross_validate(X, y, l2=grid, folds=ids, solver="newton")
     assert cv.steps.shape == (3, 2) and cv.steps.dtype == jnp.int32
@@ -262,7 +266,7 @@ def test_steps_are_the_folds_step_counts(layout):
 
 @pytest.mark.parametrize("solver", ["newton", "lbfgs"])
 def test_an_offset_enters_every_fit_score_and_the_refit(layout, solver):
-    X, y = _binary(n=180, seed=12)
+    X, y = _binary(seed=12)
     offset = jnp.asarray(np.sin(np.arange(180.0)))
     ids, _ = _cross_validation.fold_ids(np.asarray(y), 3, 0, np.ones(180))
     grid = np.array([0.3, 3.0])
@@ -288,21 +292,21 @@ def test_an_offset_enters_every_fit_score_and_the_refit(layout, solver):
 
 
 def test_a_k_class_offset_has_the_logits_shape():
-    X, y = _multi(n=120, k=3)
-    offset = 0.3 * jnp.asarray(np.cos(np.arange(360.0)).reshape(120, 3))
+    X, y = _multi()
+    offset = 0.3 * jnp.asarray(np.cos(np.arange(720.0)).reshape(240, 3))
     cv = multinomial.cross_validate(X, y, l2=[1.0], folds=3, offset=offset, gtol=1e-13)
     ref = multinomial.fit_newton(X, y, l2=1.0, offset=offset, gtol=1e-13)
     np.testing.assert_allclose(np.asarray(cv.fit.params[0]), np.asarray(ref.params[0]),
                                rtol=1e-9, atol=1e-12)
-    with pytest.raises(ValueError, match=r"offset: expected shape \(120, 3\)"):
+    with pytest.raises(ValueError, match=r"offset: expected shape \(240, 3\)"):
         multinomial.cross_validate(X, y, l2=[1.0], folds=3, offset=offset[:, 0])
 
 
 def test_a_fold_count_uses_the_public_stratified_folds():
-    X, y = _multi(n=150, k=3)
-    ids = data.stratified_folds(np.asarray(y), 4, seed=5)
-    assert ids.dtype == np.int32 and set(np.unique(ids)) == {0, 1, 2, 3}
-    a = multinomial.cross_validate(X, y, l2=[1.0], folds=4, seed=5)
+    X, y = _multi()
+    ids = data.stratified_folds(np.asarray(y), 3, seed=5)
+    assert ids.dtype == np.int32 and set(np.unique(ids)) == {0, 1, 2}
+    a = multinomial.cross_validate(X, y, l2=[1.0], folds=3, seed=5)
     b = multinomial.cross_validate(X, y, l2=[1.0], folds=ids)
     np.testing.assert_array_equal(np.asarray(a.scores), np.asarray(b.scores))
     with pytest.raises(TypeError, match="folds: expected a fold count"):
