@@ -116,7 +116,9 @@ jax.config.update("jax_compilation_cache_dir", os.environ["JAXDL_TEST_RUN_CACHE"
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
+
 def pytest_unconfigure(config: pytest.Config) -> None:
+    """The run's compilation cache goes with the process that made it."""
     if _RUN_CACHE_OWNER:
         shutil.rmtree(os.environ["JAXDL_TEST_RUN_CACHE"], ignore_errors=True)
 
