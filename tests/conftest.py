@@ -103,9 +103,10 @@ os.environ["JAXDL_NO_CACHE"] = "1"
 # the other worker, by a CLI run, or before a module's end dropped it from memory) is loaded,
 # not compiled again. A cached program is the program compiled (its key is the computation,
 # the compile options, the XLA flags and the versions); processes that must compile anew (the
-# determinism and benchmark children, tests/test_compilation_cache.py) leave
-# JAX_COMPILATION_CACHE_DIR out of their environment. A read racing another process's write of
-# the same entry can fail: JAX then warns and compiles (pyproject.toml ignores that warning).
+# determinism and benchmark children, the notebook kernels whose times are checked,
+# tests/test_compilation_cache.py) leave JAX_COMPILATION_CACHE_DIR out of their environment.
+# A read racing another process's write of the same entry can fail: JAX then warns and
+# compiles (pyproject.toml ignores that warning).
 _RUN_CACHE_OWNER = "JAXDL_TEST_RUN_CACHE" not in os.environ
 if _RUN_CACHE_OWNER:
     os.environ["JAXDL_TEST_RUN_CACHE"] = tempfile.mkdtemp(prefix="jaxdl-xla-")
