@@ -96,26 +96,23 @@ def glum(name: str, X: np.ndarray, y: np.ndarray, *, solver: str, max_iter: int)
     Converged: ``n_iter_ < max_iter`` and no ConvergenceWarning."""
     def run():
         from glum import GeneralizedLinearRegressor
-        from sklearn.exceptions import ConvergenceWarning
 
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            est = GeneralizedLinearRegressor(
-                family="binomial", alpha=0.0, solver=solver, gradient_tol=TOL_MEAN_GRAD,
-                max_iter=max_iter, scale_predictors=False).fit(X, y)
-        # glum's own failure reports: a ConvergenceWarning, or (lbfgs stopped by scipy for
-        # another reason) a plain warning "lbfgs failed for the reason: ...".
-        est.convergence_warnings_ = [
-            str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)
-            or str(w.message).startswith("lbfgs failed")]
-        return est
+        return _caught(lambda: GeneralizedLinearRegressor(
+            family="binomial", alpha=0.0, solver=solver, gradient_tol=TOL_MEAN_GRAD,
+            max_iter=max_iter, scale_predictors=False).fit(X, y))
 
+    return _glum_solver(name, run, max_iter, "n_iter_")
+
+
+def _glum_solver(name: str, run: Callable[[], Any], max_iter: int, counted: str) -> Solver:
+    """A glum fit as a Solver: converged when glum warned nothing (see :func:`_caught`) and
+    ``n_iter_ < max_iter``; ``counted`` names the count in the report."""
     def converged(est):
         return not est.convergence_warnings_ and int(est.n_iter_) < max_iter
 
     def report(est):
         warned = "; ConvergenceWarning" if est.convergence_warnings_ else ""
-        return f"n_iter_ {int(est.n_iter_)} of max_iter {max_iter}{warned}"
+        return f"{counted} {int(est.n_iter_)} of max_iter {max_iter}{warned}"
 
     return Solver(name, run, params=lambda e: (e.coef_, e.intercept_), converged=converged,
                   report=report, iterations=lambda e: int(e.n_iter_))
@@ -274,12 +271,4 @@ def glum_cv(name: str, X: np.ndarray, y: np.ndarray, splits: list, l2: np.ndarra
             family="binomial", alphas=l2 / n, l1_ratio=0.0, cv=splits, gradient_tol=tol,
             max_iter=max_iter, scale_predictors=False).fit(X, y), threads)
 
-    def converged(est):
-        return not est.convergence_warnings_ and int(est.n_iter_) < max_iter
-
-    def report(est):
-        warned = "; ConvergenceWarning" if est.convergence_warnings_ else ""
-        return f"refit n_iter_ {int(est.n_iter_)} of max_iter {max_iter}{warned}"
-
-    return Solver(name, run, params=lambda e: (e.coef_, e.intercept_), converged=converged,
-                  report=report, iterations=lambda e: int(e.n_iter_))
+    return _glum_solver(name, run, max_iter, "refit n_iter_")
