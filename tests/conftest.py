@@ -2,13 +2,13 @@
 run (set once, here only).
 
 Compiled programs are shared across test modules (a fit compiled by one module serves the next
-on the same shapes; tests/test_mutation.py and tests/test_verify.py compile the same programs),
-but not without bound: XLA's CPU executables each hold memory mappings, and a whole suite's
-worth (thousands of programs) would exhaust the kernel's per-process map limit
-(vm.max_map_count, 65530 by default) and crash the compiler. When a module ends with the
-process holding more than half the limit (or resident memory over a quarter of the machine's),
-every compiled program is dropped; the largest module adds about 10,000 maps. Where the map
-count cannot be read (no ``/proc``), programs are dropped after every module.
+on the same shapes; tests/test_mutation.py, test_verify.py and test_properties.py compile the
+same registry programs), but not without bound: XLA's CPU executables each hold memory
+mappings, and a whole suite's worth (thousands of programs) would exhaust the kernel's
+per-process map limit (vm.max_map_count, 65530 by default) and crash the compiler. When a module
+ends with the process holding more than half the limit (or resident memory over a quarter of
+the machine's), every compiled program is dropped; the largest module adds about 10,000 maps.
+Where the map count cannot be read (no ``/proc``), programs are dropped after every module.
 
 Two processes by default: with pytest-xdist installed, ``pytest`` runs two workers
 (``-n 2 --dist loadgroup``; ``-n 0`` or ``-p no:xdist`` runs in one process). Each module is
@@ -28,10 +28,10 @@ import jax
 import pytest
 
 # Modules compiling the same programs run in one worker: their group's name.
-GROUPS = {"test_mutation": "registry", "test_verify": "registry"}
+GROUPS = {"test_mutation": "registry", "test_verify": "registry", "test_properties": "registry"}
 # Groups handed to the workers first, the slow ones (a slow group handed out last would leave
 # the other worker idle at the end); the rest follow in collection order.
-FIRST = ("test_extremes", "registry", "test_properties", "test_bench", "test_notebooks",
+FIRST = ("test_extremes", "registry", "test_bench", "test_notebooks",
          "test_cli", "test_sharding", "test_sweep", "test_newton", "test_estimators",
          "test_estimators_cv", "test_determinism")
 WORKERS = 2

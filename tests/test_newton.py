@@ -12,6 +12,8 @@ from jaxdl import newton
 from jaxdl.results import NewtonResult, SolverError, Status, raise_if_failed
 from jaxdl.verify.core import REGISTRY, check
 
+TRIALS = 2  # the registry's trial count across the suite (one compiled program per group)
+
 DTYPES = (jnp.float64, jnp.float32)
 EPS = {dt: float(jnp.finfo(dt).eps) for dt in DTYPES}
 STARTS = {"x^2 - 2": 1.0, "cos x - x": 1.0, "e^x - 3": 2.0}
@@ -355,7 +357,7 @@ def test_diagnostics_on_known_sequence():
 @pytest.mark.parametrize("name", sorted(n for n in REGISTRY if n.startswith("newton.")))
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_registry_identities(name, dtype):
-    outcome = check(REGISTRY[name], dtype=dtype)
+    outcome = check(REGISTRY[name], dtype=dtype, trials=TRIALS)
     assert outcome.ok, outcome
 
 

@@ -13,6 +13,8 @@ import jaxdl.verify.noise  # noqa: F401  (registers the Q5 identities)
 from jaxdl import noise
 from jaxdl.verify.core import REGISTRY, check
 
+TRIALS = 2  # the registry's trial count across the suite (one compiled program per group)
+
 D = 5
 SIGMA = 0.5
 Y_D = 0.7
@@ -187,7 +189,7 @@ def test_mc_loss_mean_and_stderr():
 @pytest.mark.parametrize("name", sorted(n for n in REGISTRY if n.startswith("noise.")))
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_registry_identities(name, dtype):
-    outcome = check(REGISTRY[name], dtype=dtype)
+    outcome = check(REGISTRY[name], dtype=dtype, trials=TRIALS)
     assert outcome.ok, outcome
 
 
