@@ -118,12 +118,14 @@ def fold_ids(y: np.ndarray, folds: Any, seed: int, sw: np.ndarray) -> tuple[np.n
     return ids, k
 
 
-def fold_weights(ids: np.ndarray, k: int, sw: jax.Array) -> tuple[jax.Array, jax.Array]:
+def fold_weights(ids: np.ndarray, k: int, sw: Any) -> tuple[np.ndarray, np.ndarray]:
     """The folds as row weights, each ``(k, n)`` in ``sw``'s dtype: fold ``f``'s fit weighs
-    the rows ``sw * (ids != f)`` and its held-out score ``sw * (ids == f)``."""
-    held = jnp.asarray(ids)[None, :] == jnp.arange(k)[:, None]
-    train = jnp.where(held, 0, sw[None, :]).astype(sw.dtype)
-    test = jnp.where(held, sw[None, :], 0).astype(sw.dtype)
+    the rows ``sw * (ids != f)`` and its held-out score ``sw * (ids == f)``. Host arrays: the
+    drivers slice them into lanes before each compiled call."""
+    sw = np.asarray(sw)
+    held = np.asarray(ids)[None, :] == np.arange(k)[:, None]
+    train = np.where(held, 0, sw[None, :]).astype(sw.dtype)
+    test = np.where(held, sw[None, :], 0).astype(sw.dtype)
     return train, test
 
 

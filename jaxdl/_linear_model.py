@@ -608,10 +608,11 @@ def _cv_parallel(run, place, train, test, path, p, dtype, lanes):
     thetas = np.empty((k, g, p))
     for lo in range(0, total, lanes):
         f, j = fold[lo:lo + lanes], pos[lo:lo + lanes]
-        _, sc, st, ns, th = run(place(jnp.zeros((lanes, p), dtype), 0),
-                               place(jnp.asarray(path[j], dtype)[None], 1),
-                               place(jnp.ones((1,), bool)), train=place(train[f], 0),
-                               test=place(test[f], 0))
+        _, sc, st, ns, th = run(place(_device(np.zeros((lanes, p), dtype)), 0),
+                               place(_device(path[j][None].astype(dtype)), 1),
+                               place(_device(np.ones((1,), bool))),
+                               train=place(_device(train[f]), 0),
+                               test=place(_device(test[f]), 0))
         real = slice(0, min(lanes, k * g - lo))
         scores[f[real], j[real]] = np.asarray(sc)[0, real]
         status[f[real], j[real]] = np.asarray(st)[0, real]
@@ -634,18 +635,24 @@ def _cv_path(run, place, train, test, path, p, dtype, lanes):
     for lo in range(0, k, lanes):
         f = np.arange(lo, lo + lanes) % k  # a short last group repeats earlier folds
         real = slice(0, min(lanes, k - lo))
-        theta = place(jnp.zeros((lanes, p), dtype), 0)
+        theta = place(_device(np.zeros((lanes, p), dtype)), 0)
+        train_f, test_f = place(_device(train[f]), 0), place(_device(test[f]), 0)
         for c in range(0, padded, CV_CHUNK):
-            l2s = jnp.broadcast_to(jnp.asarray(path[c:c + CV_CHUNK], dtype)[:, None],
-                                   (CV_CHUNK, lanes))
-            on = place(jnp.asarray(live[c:c + CV_CHUNK]))
-            theta, sc, st, ns, th = run(theta, place(l2s, 1), on, train=place(train[f], 0),
-                                       test=place(test[f], 0))
+            l2s = np.broadcast_to(path[c:c + CV_CHUNK, None].astype(dtype), (CV_CHUNK, lanes))
+            on = place(_device(live[c:c + CV_CHUNK]))
+            theta, sc, st, ns, th = run(theta, place(_device(l2s), 1), on, train=train_f,
+                                       test=test_f)
             scores[lo:lo + lanes, c:c + CV_CHUNK] = np.asarray(sc).T[real]
             status[lo:lo + lanes, c:c + CV_CHUNK] = np.asarray(st).T[real]
             steps[lo:lo + lanes, c:c + CV_CHUNK] = np.asarray(ns).T[real]
             thetas[lo:lo + lanes, c:c + CV_CHUNK] = np.swapaxes(np.asarray(th), 0, 1)[real]
     return scores[:, :g], status[:, :g], steps[:, :g], thetas[:, :g]
+
+
+def _device(a: np.ndarray) -> jax.Array:
+    """A host array as a device array (a copy, no compiled conversion): the compiled chunks
+    always receive device arrays, so each keeps one entry in jit's dispatch cache."""
+    return jax.device_put(a)
 
 
 def _placement(devices: Any, X: jax.Array) -> tuple[Any, int]:
@@ -738,6 +745,12 @@ def cross_validate(family: type, X: Any, y: Any, *, l2: Any, folds: Any = 5, see
         best_index=jnp.asarray(best, jnp.int32), best_l2=jnp.asarray(grid[best], dtype),
         l2_1se=jnp.asarray(grid[one_se], dtype), status=jnp.asarray(status),
         steps=jnp.asarray(steps),
-        fold_params=jax.vmap(jax.vmap(lambda th, l2: model.finish(th, d, l2)), (0, None))(
-            jnp.asarray(thetas, dtype), jnp.asarray(grid, dtype)),
+        fold_params=_finish_folds(model, jnp.asarray(thetas, dtype), jnp.asarray(grid, dtype),
+                                  d=d),
         fit=refit)
+
+
+@functools.partial(jax.jit, static_argnames=("model", "d"))
+def _finish_folds(model: Any, thetas: jax.Array, grid: jax.Array, *, d: int) -> Any:
+    """Every fold's fitted ``theta`` ``(F, G, p)`` as the model's parameters at its penalty."""
+    return jax.vmap(jax.vmap(lambda th, l2: model.finish(th, d, l2)), (0, None))(thetas, grid)

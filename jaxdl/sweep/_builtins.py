@@ -235,8 +235,8 @@ def _cv_folds(dtype_name: str, seed: int):
     stratified, seeded folds of ``logistic.cross_validate(..., folds=CV_FOLDS, seed=seed)``."""
     X, y = _breast_cancer(dtype_name)
     ids, k = _cross_validation.fold_ids(np.asarray(y), CV_FOLDS, seed, np.ones(X.shape[0]))
-    train, test = _cross_validation.fold_weights(ids, k, jnp.ones(X.shape[0], X.dtype))
-    return X, y, train, test
+    train, test = _cross_validation.fold_weights(ids, k, np.ones(X.shape[0], X.dtype))
+    return X, y, jnp.asarray(train), jnp.asarray(test)
 
 
 def _cv_prepare(dtype, static):
