@@ -23,6 +23,7 @@ A third model needs only its maths: a class with the methods of :class:`Model`.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, NamedTuple, Protocol
 
 import jax
@@ -219,6 +220,8 @@ def _starts(model: Model, X: jax.Array, w0: Any, b0: Any, batched: bool):
     given) and whether it is the cold start (all zeros)."""
     d = X.shape[1]
     w_shape, b_shape = model.shapes(d)
+    if w0 is None and b0 is None:  # the cold start: zeros in every model's flat coordinates
+        return jnp.asarray(np.zeros(math.prod(w_shape) + math.prod(b_shape), X.dtype))
     lead: tuple[int, ...] = ()
     if w0 is not None:
         w0 = checks.float_array("w0", w0)
