@@ -23,6 +23,7 @@ covariance).
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, NamedTuple
 
@@ -443,19 +444,33 @@ def bootstrap_counts(key: jax.Array, n: int, num_resamples: int, dtype: Any,
     With ``sample_weight`` (frequency weights) row ``i`` is drawn with probability
     ``sw_i / sum(sw)`` and ``round(sum(sw))`` rows are drawn per resample.
     """
-    keys = jax.random.split(key, num_resamples)
+    dtype = jnp.dtype(dtype)
     if sample_weight is None:
-        def one(k):
-            return jnp.bincount(jax.random.randint(k, (n,), 0, n), length=n)
-    else:
-        m = int(round(float(jnp.sum(sample_weight))))
-        logits = jnp.log(sample_weight)
-
-        def one(k):
-            return jnp.bincount(jax.random.categorical(k, logits, shape=(m,)), length=n)
-    return jax.vmap(one)(keys).astype(dtype)
+        return _uniform_counts(key, n=n, num_resamples=num_resamples, dtype=dtype)
+    m = int(round(float(jnp.sum(sample_weight))))
+    return _weighted_counts(key, sample_weight, m=m, num_resamples=num_resamples, dtype=dtype)
 
 
+@functools.partial(jax.jit, static_argnames=("n", "num_resamples", "dtype"))
+def _uniform_counts(key, *, n, num_resamples, dtype):
+    def one(k):
+        return jnp.bincount(jax.random.randint(k, (n,), 0, n), length=n)
+
+    return jax.vmap(one)(jax.random.split(key, num_resamples)).astype(dtype)
+
+
+@functools.partial(jax.jit, static_argnames=("m", "num_resamples", "dtype"))
+def _weighted_counts(key, sample_weight, *, m, num_resamples, dtype):
+    n = sample_weight.shape[0]
+    logits = jnp.log(sample_weight)
+
+    def one(k):
+        return jnp.bincount(jax.random.categorical(k, logits, shape=(m,)), length=n)
+
+    return jax.vmap(one)(jax.random.split(key, num_resamples)).astype(dtype)
+
+
+@jax.jit
 def bootstrap_std_err(thetas: jax.Array, status: jax.Array) -> Bootstrap:
     """The standard deviation (``ddof=1``) of the converged resamples' estimates."""
     ok = results.succeeded(status)
