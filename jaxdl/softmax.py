@@ -65,9 +65,7 @@ def _logits(z: Any) -> jax.Array:
         )
     if checks.is_concrete(z):
         with jax.ensure_compile_time_eval():
-            n_pos = jnp.sum(z == jnp.inf, axis=-1)
-            two_pos = bool(jnp.any(n_pos > 1))
-            all_neg = bool(jnp.any(jnp.all(z == -jnp.inf, axis=-1)))
+            two_pos, all_neg = (bool(v) for v in _infinite_rows(z))
         if two_pos:
             raise ValueError(
                 "z: expected at most one +inf logit per row, got a row with two or more"
@@ -87,9 +85,9 @@ def _targets(y: Any, z: jax.Array) -> jax.Array:
     checks.common_dtype(z=z, y=y)
     if checks.is_concrete(y):
         with jax.ensure_compile_time_eval():
-            negative = bool(jnp.any(y < 0))
-            tol = 64 * jnp.finfo(y.dtype).eps * y.shape[-1]
-            worst = float(jnp.max(jnp.abs(jnp.sum(y, axis=-1) - 1)))
+            negative, worst = _target_defects(y)
+            negative, worst = bool(negative), float(worst)
+        tol = 64 * jnp.finfo(y.dtype).eps * y.shape[-1]
         if negative:
             raise ValueError("y: expected non-negative target probabilities, got a negative entry")
         if worst > tol:
@@ -100,6 +98,21 @@ def _targets(y: Any, z: jax.Array) -> jax.Array:
     return y.astype(z.dtype)
 
 
+@jax.jit  # one program per shape for the eager checks, not one per operation
+def _infinite_rows(z: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Whether some row of ``z`` holds two ``+inf`` logits, and whether some row is all
+    ``-inf``."""
+    two_pos = jnp.any(jnp.sum(z == jnp.inf, axis=-1) > 1)
+    all_neg = jnp.any(jnp.all(z == -jnp.inf, axis=-1))
+    return two_pos, all_neg
+
+
+@jax.jit
+def _target_defects(y: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Whether ``y`` has a negative entry, and its rows' largest distance of the sum from 1."""
+    return jnp.any(y < 0), jnp.max(jnp.abs(jnp.sum(y, axis=-1) - 1))
+
+
 def _shifted(z: jax.Array) -> jax.Array:
     """``z - max(z)`` along the last axis, extended to rows holding one ``+inf``."""
     m = jnp.max(z, axis=-1, keepdims=True)
@@ -108,10 +121,48 @@ def _shifted(z: jax.Array) -> jax.Array:
     return jnp.where(inf_row, jnp.where(z == jnp.inf, 0.0, -jnp.inf), z - safe_m)
 
 
+# The closed forms are compiled kernels (one program per shape and dtype, in an eager call as
+# inside a caller's jit); the public functions check their arguments and call them.
+
+
+@jax.jit
+def _log_probs(z: jax.Array) -> jax.Array:
+    s = _shifted(z)
+    return s - jnp.log(jnp.sum(jnp.exp(s), axis=-1, keepdims=True))
+
+
+@jax.jit
+def _probs(z: jax.Array) -> jax.Array:
+    e = jnp.exp(_shifted(z))
+    return e / jnp.sum(e, axis=-1, keepdims=True)
+
+
+@jax.jit
+def _jacobian(z: jax.Array) -> jax.Array:
+    p = _probs(z)
+    k = p.shape[-1]
+    eye = jnp.eye(k, dtype=bool).reshape((1,) * (p.ndim - 1) + (k, k))
+    top = jnp.argmax(p, axis=-1, keepdims=True)
+    is_top = jnp.arange(k).reshape((1,) * (p.ndim - 1) + (k,)) == top
+    rest = jnp.sum(jnp.where(is_top, 0.0, p), axis=-1, keepdims=True)  # 1 - p_top, no rounding
+    others = jnp.where(is_top, rest, 1.0 - p)  # 1 - p_k is exact enough below the top
+    outer = p[..., :, None] * p[..., None, :]
+    return jnp.where(eye, (p * others)[..., :, None], -outer)
+
+
+@jax.jit
+def _cross_entropy(z: jax.Array, y: jax.Array) -> jax.Array:
+    return -jnp.sum(jnp.where(y == 0, 0.0, y * _log_probs(z)), axis=-1)
+
+
+@jax.jit
+def _ce_grad(z: jax.Array, y: jax.Array) -> jax.Array:
+    return _probs(z) - y
+
+
 def log_softmax(z: Any) -> jax.Array:
     """``log softmax(z)`` along the last axis, stable (``z - max z - log sum exp``)."""
-    s = _shifted(_logits(z))
-    return s - jnp.log(jnp.sum(jnp.exp(s), axis=-1, keepdims=True))
+    return _log_probs(_logits(z))
 
 
 def softmax(z: Any) -> jax.Array:
@@ -132,8 +183,7 @@ def softmax(z: Any) -> jax.Array:
 
     See the [Q3 derivation][q3-derivation] (part a).
     """
-    e = jnp.exp(_shifted(_logits(z)))
-    return e / jnp.sum(e, axis=-1, keepdims=True)
+    return _probs(_logits(z))
 
 
 def jacobian(z: Any) -> jax.Array:
@@ -148,15 +198,7 @@ def jacobian(z: Any) -> jax.Array:
 
     See the [Q3 derivation][q3-derivation] (part a).
     """
-    p = softmax(z)
-    k = p.shape[-1]
-    eye = jnp.eye(k, dtype=bool).reshape((1,) * (p.ndim - 1) + (k, k))
-    top = jnp.argmax(p, axis=-1, keepdims=True)
-    is_top = jnp.arange(k).reshape((1,) * (p.ndim - 1) + (k,)) == top
-    rest = jnp.sum(jnp.where(is_top, 0.0, p), axis=-1, keepdims=True)  # 1 - p_top, no rounding
-    others = jnp.where(is_top, rest, 1.0 - p)  # 1 - p_k is exact enough below the top
-    outer = p[..., :, None] * p[..., None, :]
-    return jnp.where(eye, (p * others)[..., :, None], -outer)
+    return _jacobian(_logits(z))
 
 
 def cross_entropy(z: Any, y: Any) -> jax.Array:
@@ -167,9 +209,7 @@ def cross_entropy(z: Any, y: Any) -> jax.Array:
     See the [Q3 derivation][q3-derivation] (part b) and the [Q7 derivation][q7-derivation].
     """
     z = _logits(z)
-    y = _targets(y, z)
-    logp = log_softmax(z)
-    return -jnp.sum(jnp.where(y == 0, 0.0, y * logp), axis=-1)
+    return _cross_entropy(z, _targets(y, z))
 
 
 def ce_grad(z: Any, y: Any) -> jax.Array:
@@ -178,7 +218,7 @@ def ce_grad(z: Any, y: Any) -> jax.Array:
     See the [Q3 derivation][q3-derivation] (part b) and the [Q7 derivation][q7-derivation].
     """
     z = _logits(z)
-    return softmax(z) - _targets(y, z)
+    return _ce_grad(z, _targets(y, z))
 
 
 def ce_hessian(z: Any) -> jax.Array:
