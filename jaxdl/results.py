@@ -163,6 +163,7 @@ def status_name(status: Any) -> str | list:
     return [status_name(c) for c in codes]
 
 
+@jax.jit  # an eager call is one program per shape, not one per comparison
 def succeeded(status: jax.typing.ArrayLike) -> jax.Array:
     """Jittable: True where ``status`` is a success code (works on batched statuses)."""
     status = jnp.asarray(status)
