@@ -611,11 +611,11 @@ def _cv_parallel(run, place, train, test, path, p, dtype, lanes):
     thetas = np.empty((k, g, p))
     for lo in range(0, total, lanes):
         f, j = fold[lo:lo + lanes], pos[lo:lo + lanes]
-        _, sc, st, ns, th = run(place(_device(np.zeros((lanes, p), dtype)), 0),
-                               place(_device(path[j][None].astype(dtype)), 1),
-                               place(_device(np.ones((1,), bool))),
-                               train=place(_device(train[f]), 0),
-                               test=place(_device(test[f]), 0))
+        _, sc, st, ns, th = run(place(np.zeros((lanes, p), dtype), 0),
+                               place(path[j][None].astype(dtype), 1),
+                               place(np.ones((1,), bool)),
+                               train=place(train[f], 0),
+                               test=place(test[f], 0))
         real = slice(0, min(lanes, k * g - lo))
         scores[f[real], j[real]] = np.asarray(sc)[0, real]
         status[f[real], j[real]] = np.asarray(st)[0, real]
@@ -638,12 +638,12 @@ def _cv_path(run, place, train, test, path, p, dtype, lanes):
     for lo in range(0, k, lanes):
         f = np.arange(lo, lo + lanes) % k  # a short last group repeats earlier folds
         real = slice(0, min(lanes, k - lo))
-        theta = place(_device(np.zeros((lanes, p), dtype)), 0)
-        train_f, test_f = place(_device(train[f]), 0), place(_device(test[f]), 0)
+        theta = place(np.zeros((lanes, p), dtype), 0)
+        train_f, test_f = place(train[f], 0), place(test[f], 0)
         for c in range(0, padded, CV_CHUNK):
             l2s = np.broadcast_to(path[c:c + CV_CHUNK, None].astype(dtype), (CV_CHUNK, lanes))
-            on = place(_device(live[c:c + CV_CHUNK]))
-            theta, sc, st, ns, th = run(theta, place(_device(l2s), 1), on, train=train_f,
+            on = place(live[c:c + CV_CHUNK])
+            theta, sc, st, ns, th = run(theta, place(l2s, 1), on, train=train_f,
                                        test=test_f)
             scores[lo:lo + lanes, c:c + CV_CHUNK] = np.asarray(sc).T[real]
             status[lo:lo + lanes, c:c + CV_CHUNK] = np.asarray(st).T[real]
@@ -652,23 +652,21 @@ def _cv_path(run, place, train, test, path, p, dtype, lanes):
     return scores[:, :g], status[:, :g], steps[:, :g], thetas[:, :g]
 
 
-def _device(a: np.ndarray) -> jax.Array:
-    """A host array as a device array (a copy, no compiled conversion): the compiled chunks
-    always receive device arrays, so each keeps one entry in jit's dispatch cache."""
-    return jax.device_put(a)
-
-
 def _placement(devices: Any, X: jax.Array) -> tuple[Any, int]:
     """How the fits' axis is placed: a function ``(array, axis) -> array`` sharding ``axis``
     over ``devices`` (``axis=None``: replicated), and the device count the lanes must be a
-    multiple of. One device, or ``X`` already sharded on its rows: left where it is."""
+    multiple of. One device, or ``X`` already sharded on its rows: device arrays are left where
+    they are, host arrays go to the default device."""
     # This process's devices by default: under jax.distributed, jax.devices() also lists other
     # processes' devices, which this eager driver cannot place arrays on.
     devices = list(jax.local_devices() if devices is None else devices)
     if not devices:
         raise ValueError("devices: expected at least one device, got none")
     if len(devices) == 1 or _linalg.row_shards(X) > 1:
-        return (lambda a, axis=None: a), 1
+        # Host arrays become device arrays (a copy, no compiled conversion; device arrays stay
+        # where they are): the compiled chunks always receive device arrays, so each keeps one
+        # entry in jit's dispatch cache.
+        return (lambda a, axis=None: jax.device_put(a)), 1
     mesh = Mesh(np.array(devices), ("fits",))
 
     def place(a, axis=None):
