@@ -85,8 +85,7 @@ def _targets(y: Any, z: jax.Array) -> jax.Array:
     checks.common_dtype(z=z, y=y)
     if checks.is_concrete(y):
         with jax.ensure_compile_time_eval():
-            negative, worst = _target_defects(y)
-            negative, worst = bool(negative), float(worst)
+            negative, worst = (v.item() for v in _target_defects(y))
         tol = 64 * jnp.finfo(y.dtype).eps * y.shape[-1]
         if negative:
             raise ValueError("y: expected non-negative target probabilities, got a negative entry")
