@@ -59,6 +59,9 @@ Cases (default sizes; ``--quick`` shrinks them to a smoke test that still scores
                   the same folds and grid; refits scored and gated at the chosen penalty,
                   chosen penalties, held-out scores and refits compared (not in the default
                   ``--quick`` run: name it)
+  notebooks       every notebook top to bottom in a fresh kernel without a compilation cache,
+                  float64 and float32 (``--quick``: float64 only), one after another: each
+                  notebook's time (not in the default ``--quick`` run: name it)
 
 Usage::
 

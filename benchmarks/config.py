@@ -46,7 +46,8 @@ SIZES = {
     # (the one the full size takes); small X would drown in allocator noise.
     "quick": dict(n=2_000, d=20, n_hess=1_000, d_hess=20, resamples=2, gd_steps=50,
                   n_mem=50_000, d_mem=100, sweep_rates=4, sweep_steps=300,
-                  cv_binary=((500, 10),), cv_classes=((500, 10),)),
+                  cv_binary=((500, 10),), cv_classes=((500, 10),),
+                  notebook_dtypes=("float64",)),
 }
 
 TARGETS = {
@@ -67,6 +68,7 @@ TARGETS = {
     "cv_small": 10.0,               # 2000 x 20
     "cv_medium": 3.0,               # 20000 x 50
     "cv_large": 2.0,                # 200000 x 200
+    "notebook": 45.0,               # each notebook, each dtype, fresh kernel: < 45 s
 }
 # The cv target of each size (quick sizes use the smallest's).
 CV_TARGET_OF = {(2_000, 20): "cv_small", (20_000, 50): "cv_medium", (200_000, 200): "cv_large"}

@@ -21,13 +21,15 @@ from benchmarks import cli, config, gate, peers, timing
 from benchmarks import report as bench_report
 from benchmarks.cases import CASES as BENCH_CASES
 from benchmarks.cases import cv as cv_case
+from benchmarks.cases import notebooks as notebooks_case
 from benchmarks.context import Context
 from jaxdl import data, logistic, multinomial
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
 CASES = ("newton", "first_order", "gd_step", "bootstrap_fits", "hessian", "memory",
-         "first_call", "inference", "sweep", "cv")
-QUICK_CASES = tuple(c for c in CASES if c != "cv")  # cv runs alone, below (test_cv_case_*)
+         "first_call", "inference", "sweep", "cv", "notebooks")
+# cv and notebooks run alone, below (test_cv_case_*, test_notebooks_case_*)
+QUICK_CASES = tuple(c for c in CASES if c not in ("cv", "notebooks"))
 SCORED_CASES = ("newton", "first_order", "bootstrap_fits", "first_call")
 OLD_GATE = 1e-9  # the fixed relative gate the computed one replaces
 
@@ -153,6 +155,7 @@ def test_case_names_and_bad_flags_are_rejected_naming_the_flag(capsys):
     assert cli.parse_args([]).cases == list(CASES)
     assert cli.parse_args(["--quick"]).cases == list(QUICK_CASES)
     assert cli.parse_args(["--quick", "--cases", "cv"]).cases == ["cv"]
+    assert cli.parse_args(["--quick", "--cases", "notebooks"]).cases == ["notebooks"]
     assert cli.parse_args(["--cases", "memory,newton"]).cases == ["newton", "memory"]
     for argv in (["--cases", "newton,z"], ["--cases", "a"], ["--cases", ""], ["--repeats", "0"]):
         with pytest.raises(SystemExit) as exc:
@@ -317,6 +320,71 @@ def test_cv_case_rows_carry_ratios_and_targets(cv_record, capsys):
     out = capsys.readouterr().out
     assert "\ncv 300x5 " in out and "sklearn LogisticRegressionCV" in out
     json.dumps(bench_report.jsonable(rec))
+
+
+# ----------------------------------------------------------------------------------------------
+# The notebooks case, on two small notebooks of the test's own.
+
+GOOD_NOTEBOOK = [
+    "import os, time\n"
+    "print(f\"| dtype: {os.environ['JAXDL_NOTEBOOK_DTYPE']}\")\n"
+    "print('no cache:', os.environ.get('JAXDL_NO_CACHE'),\n"
+    "      sorted(k for k in os.environ if k.startswith('JAX_COMPILATION_CACHE')))",
+    "time.sleep(0.5)",
+    "import matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0]);\nplt.show()",
+]
+BAD_NOTEBOOK = [
+    "print('| dtype: float64')\nprint(float('nan'))",  # the wrong dtype, and a nan
+    "1 / 0",
+    "print('still runs')",
+]
+
+
+def _notebook(path, sources):
+    nbformat = pytest.importorskip("nbformat")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def notebooks_record(tmp_path_factory):
+    pytest.importorskip("nbclient")
+    folder = tmp_path_factory.mktemp("notebooks")
+    paths = [_notebook(folder / "good.ipynb", GOOD_NOTEBOOK),
+             _notebook(folder / "bad.ipynb", BAD_NOTEBOOK)]
+    ctx = Context({"notebooks": paths, "notebook_dtypes": ("float32",)}, 1, True)
+    return notebooks_case.case_notebooks(ctx)
+
+
+def test_notebooks_case_times_each_notebook_in_a_fresh_kernel_without_a_cache(notebooks_record):
+    good = notebooks_record["runs"]["good float32"]
+    assert good["problems"] == []
+    assert len(good["cell_seconds"]) == 3 and good["cell_seconds"][1] >= 0.5
+    assert good["seconds"] == pytest.approx(sum(good["cell_seconds"]))
+    row, target = notebooks_record["rows"][0], notebooks_record["targets"][0]
+    assert row["jaxdl"] == "good float32" and row["jaxdl_s"] == good["seconds"]
+    assert target["value"] == good["seconds"] and target["met"] is True
+    assert target["threshold"] == config.TARGETS["notebook"] and target["op"] == "<"
+
+
+def test_notebooks_case_is_invalid_when_a_notebook_breaks(notebooks_record, capsys):
+    rec = notebooks_record
+    assert rec["valid"] is False and rec["agree"] is False
+    bad = rec["runs"]["bad float32"]
+    assert bad["problems"] == ["cell 1: ZeroDivisionError: division by zero",
+                               "the device cell does not report dtype float32",
+                               "a printed value is nan", "no plot drawn"]
+    assert rec["targets"][1]["value"] is None and rec["targets"][1]["met"] is None
+    assert any(n.startswith("bad float32: cell 1: ZeroDivisionError") for n in rec["notes"])
+    bench_report.print_table({"notebooks": rec}, quick=True)
+    assert "\nnotebooks  good float32 " in capsys.readouterr().out
+    json.dumps(bench_report.jsonable(rec))
+
+
+def test_notebook_kernels_start_without_a_compilation_cache(notebooks_record):
+    assert "no cache: 1 []\n" in notebooks_record["runs"]["good float32"]["printed"]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from benchmarks.cases.hessian import case_hessian
 from benchmarks.cases.inference import case_inference
 from benchmarks.cases.memory import case_memory
 from benchmarks.cases.newton import case_newton
+from benchmarks.cases.notebooks import case_notebooks
 from benchmarks.cases.sweep import case_sweep
 from benchmarks.context import Context
 
@@ -28,11 +29,12 @@ CASES: dict[str, Callable[[Context], dict[str, Any]]] = {
     "inference": case_inference,
     "sweep": case_sweep,
     "cv": case_cv,
+    "notebooks": case_notebooks,
 }
 
 # Cases a ``--quick`` run leaves out unless named in ``--cases``: cv compiles two
 # cross_validate programs (seconds each, whatever the size) and runs scikit-learn's and glum's
-# CV loops, more than the quick run's smoke test should add; tests/test_bench.py runs it alone
-# at a tiny size.
-NOT_QUICK = ("cv",)
+# CV loops, and notebooks runs every notebook (minutes), more than the quick run's smoke test
+# should add; tests/test_bench.py runs each alone on something small.
+NOT_QUICK = ("cv", "notebooks")
 
