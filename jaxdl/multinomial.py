@@ -1018,8 +1018,11 @@ def cross_validate(
 
     Args:
       X, y: the data, class ids ``0..K-1``.
-      l2, folds, seed, scoring, sample_weight, solver, gtol, max_steps, max_memory, devices: as in
+      l2, folds, seed, scoring, sample_weight, gtol, max_steps, max_memory, devices: as in
         :func:`jaxdl.logistic.cross_validate`.
+      solver: ``"newton"``, ``"lbfgs"`` or ``"auto"``: Newton while ``n p^2`` is small
+        (``p = K (d + 1)``), and also while ``d + 1 <= 32``, ``p <= 1024`` and one fold's
+        Newton step fits ``max_memory``; L-BFGS otherwise.
       num_classes: K (default: the largest label plus one).
       offset: a known term ``(n, K)`` added to the logits, as in :func:`fit_newton`.
 

@@ -315,3 +315,23 @@ def test_a_fold_count_uses_the_public_stratified_folds():
         data.stratified_folds(np.asarray(y), 2, seed="x")
     with pytest.raises(ValueError, match=r"y: expected labels of shape \(n,\)"):
         data.stratified_folds(np.zeros((3, 2)), 2)
+
+
+def test_auto_takes_newton_for_k_classes_with_few_features():
+    mem = _linear_model.DEFAULT_MAX_MEMORY
+
+    def auto(model, n, d, max_memory=mem):
+        return _linear_model._cv_solver("auto", model, n, d, 8, max_memory)
+
+    ten, twenty = multinomial.Model(10), multinomial.Model(20)
+    # n p^2 over the Newton budget: L-BFGS for two classes and for many features ...
+    assert auto(logistic.Model(), 100_000, 31) == "lbfgs"
+    assert auto(ten, 2_000, 50) == "lbfgs" and auto(ten, 2_000, 32) == "lbfgs"
+    assert auto(multinomial.Model(50), 2_000, 20) == "lbfgs"  # p = 1050
+    # ... Newton for K classes with d + 1 <= 32 and p <= 1024, at any n its memory allows
+    assert auto(ten, 2_000, 20) == auto(ten, 20_000, 31) == auto(twenty, 1_000, 30) == "newton"
+    assert auto(ten, 20_000, 20, max_memory=20_000 * 210 * 10 * 8 - 1) == "lbfgs"
+    assert auto(ten, 10**6, 20) == "lbfgs"  # 16.8 GB for one fold's Newton step
+    # named solvers are taken as named; within the n p^2 budget Newton as before
+    assert _linear_model._cv_solver("lbfgs", ten, 200, 4, 8, mem) == "lbfgs"
+    assert auto(logistic.Model(), 2_000, 20) == auto(ten, 200, 4) == "newton"
