@@ -349,8 +349,9 @@ class LogisticRegressionCV(_LinearClassifier):
         sets must partition the rows (splitters such as ``ShuffleSplit`` are refused).
       scoring: ``"log_loss"`` (default) or its scikit-learn name ``"neg_log_loss"`` (the same
         criterion: the weighted mean held-out log-likelihood), or ``"accuracy"``.
-      solver: ``"auto"`` (Newton unless the problem is large, then L-BFGS), ``"newton"`` or
-        ``"lbfgs"``.
+      solver: ``"auto"`` (Newton unless the problem is large, then L-BFGS; the rule of
+        :func:`jaxdl.logistic.cross_validate` and :func:`jaxdl.multinomial.cross_validate`),
+        ``"newton"`` or ``"lbfgs"``.
       refit: True: ``coef_`` from the refit on all rows at the chosen penalty. False: the mean
         of the folds' fits at the chosen penalty (no refit is used; scikit-learn's
         ``refit=False`` instead averages each fold's fit at that fold's own best ``C``).

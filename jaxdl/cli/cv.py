@@ -98,7 +98,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the held-out score: log_loss (mean negative log-likelihood, lower is "
                    "better) or accuracy (default log_loss)")
     p.add_argument("--solver", choices=SOLVERS, default="auto",
-                   help="every fold's fit: newton, lbfgs, or auto (Newton unless its Hessian "
+                   help="every fold's fit: newton, lbfgs, or auto (Newton unless the problem "
                    "is large; default auto)")
     p.add_argument("--seed", type=integer(0), default=0,
                    help="seed of the folds' stratified shuffle, >= 0 (default 0)")
