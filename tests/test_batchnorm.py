@@ -6,12 +6,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _registry_trials import TRIALS
 
 import jaxdl.verify.batchnorm as vbn
 from jaxdl import batchnorm as bn
 from jaxdl.verify.core import REGISTRY, check
-
-TRIALS = 2  # the registry's trial count across the suite (one compiled program per group)
 
 EPS = 1e-3
 TOL = {jnp.float64: 1e-12, jnp.float32: 2e-5}

@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _registry_trials import TRIALS
 
 import jaxdl
 from jaxdl import cli, data, logistic, verify
@@ -409,7 +410,7 @@ def test_class_missing_from_the_training_rows(capsys, tmp_path):
 
 
 def test_verify_json(capsys):
-    code = cli.main(["verify", "--json", "--dtype", "float32", "--trials", "2",
+    code = cli.main(["verify", "--json", "--dtype", "float32", "--trials", str(TRIALS),
                      "--only", "logistic.grad_w", "softmax.ce_hessian_psd"])
     out = _strict_json(capsys.readouterr().out)
     assert code == 0 and out["ok"]
@@ -417,7 +418,7 @@ def test_verify_json(capsys):
 
 
 FIRST, SECOND = "logistic.grad_w", "softmax.ce_hessian_psd"
-VERIFY_TWO = ["verify", "--dtype", "float32", "--trials", "2", "--only", FIRST, SECOND]
+VERIFY_TWO = ["verify", "--dtype", "float32", "--trials", str(TRIALS), "--only", FIRST, SECOND]
 
 
 def test_verify_prints_each_row_as_it_finishes(capsys, monkeypatch):
@@ -452,7 +453,7 @@ def test_verify_failure_exits_1(capsys, monkeypatch):
     broken = dataclasses.replace(original, closed_form=lambda *a: jax.tree.map(
         lambda v: v + 1.0, original.closed_form(*a)))
     monkeypatch.setitem(verify.REGISTRY, name, broken)
-    assert cli.main(["verify", "--dtype", "float64", "--trials", "2", "--only", name]) == 1
+    assert cli.main(["verify", "--dtype", "float64", "--trials", str(TRIALS), "--only", name]) == 1
     captured = capsys.readouterr()
     assert "FAIL" in captured.out and "1 failed" in captured.out
     assert f"jaxdl verify: 1 check(s) failed: {name} (float64)" in captured.err

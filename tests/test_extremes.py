@@ -31,11 +31,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from _registry_trials import TRIALS
 
 from jaxdl import batchnorm, checks, logistic, mlp, multinomial, newton, noise, softmax, verify
 from jaxdl.verify.core import check
-
-TRIALS = 2  # the trial count of tests/test_verify.py and test_mutation.py (shared programs)
 
 LD = np.longdouble
 F32, F64 = jnp.float32, jnp.float64

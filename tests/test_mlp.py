@@ -6,12 +6,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _registry_trials import TRIALS
 
 from jaxdl import mlp, softmax
 from jaxdl.verify import mlp as vmlp
 from jaxdl.verify.core import REGISTRY, check
-
-TRIALS = 2  # the registry's trial count across the suite (one compiled program per group)
 
 D, H, K, B = 5, 8, 4, 6
 TOL = {jnp.float64: 1e-12, jnp.float32: 2e-5}

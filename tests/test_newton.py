@@ -6,13 +6,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _registry_trials import TRIALS
 
 import jaxdl.verify.newton as vn
 from jaxdl import newton
 from jaxdl.results import NewtonResult, SolverError, Status, raise_if_failed
 from jaxdl.verify.core import REGISTRY, check
-
-TRIALS = 2  # the registry's trial count across the suite (one compiled program per group)
 
 DTYPES = (jnp.float64, jnp.float32)
 EPS = {dt: float(jnp.finfo(dt).eps) for dt in DTYPES}

@@ -8,12 +8,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _registry_trials import TRIALS
 
 import jaxdl.verify.noise  # noqa: F401  (registers the Q5 identities)
 from jaxdl import noise
 from jaxdl.verify.core import REGISTRY, check
-
-TRIALS = 2  # the registry's trial count across the suite (one compiled program per group)
 
 D = 5
 SIGMA = 0.5

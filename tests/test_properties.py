@@ -39,6 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _registry_trials import TRIALS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -58,11 +59,6 @@ PROFILE = settings.get_profile(os.environ.get("JAXDL_HYPOTHESIS_PROFILE", "ci"))
 F32, F64 = jnp.float32, jnp.float64
 DTYPES = st.sampled_from([F32, F64])
 SEEDS = st.integers(0, 2**32 - 1)
-# The trial count of every registry caller in the suite (test_verify, test_mutation,
-# test_extremes and the topic modules): one compiled error program per identity group and dtype
-# serves them all. Trial 0's input does not depend on the count (its key is the first of the
-# seed's split, which is the same for every count), so a seed's first input is always checked.
-TRIALS = 2
 
 
 def _eps(dtype) -> float:

@@ -5,6 +5,7 @@ import re
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _registry_trials import TRIALS
 
 from jaxdl import verify
 from jaxdl.verify.core import Identity, Outcome, check
@@ -13,7 +14,6 @@ NAMES = sorted(verify.REGISTRY)
 # The trial count of every registry caller of this suite's own modules (tests/test_mutation,
 # test_extremes) and of ``jaxdl demo``: a program is compiled per sampler, dtype and trial count,
 # so one count shares them.
-TRIALS = 2
 
 
 @pytest.mark.parametrize("dtype", verify.DTYPES)
