@@ -25,11 +25,18 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
 # Subprocess cases (memory, first_call): a fresh interpreter runs this script with --child.
 
 
+def env_without_cache() -> dict[str, str]:
+    """This process's environment without its compilation cache settings (JAX's
+    ``JAX_COMPILATION_CACHE_*`` and jaxdl's ``JAXDL_NO_CACHE``, which the test session sets): a
+    fresh process started with it decides its cache itself."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith("JAX_COMPILATION_CACHE") and k != "JAXDL_NO_CACHE"}
+
+
 def run_child(args: list[str], timeout: float, env_extra: dict[str, str] | None = None):
-    # The child decides the cache itself (--cache-dir or none): no inherited cache setting,
-    # nor JAXDL_NO_CACHE (the test session sets it), may change what the cache runs measure.
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("JAX_COMPILATION_CACHE") and k != "JAXDL_NO_CACHE"}
+    # The child decides the cache itself (--cache-dir or none): no inherited cache setting may
+    # change what the cache runs measure.
+    env = env_without_cache()
     env.update(env_extra or {})
     cmd = [sys.executable, str(SCRIPT), "--child", *args]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)

@@ -216,8 +216,8 @@ def _features(X: Any) -> jax.Array:
 
 
 def _starts(model: Model, X: jax.Array, w0: Any, b0: Any, batched: bool):
-    """The flat start ``theta0`` (``(p,)``, or ``(b, p)`` when ``batched`` and a start per fit is
-    given) and whether it is the cold start (all zeros)."""
+    """The flat start ``theta0``: ``(p,)``, or ``(b, p)`` when ``batched`` and a start per fit
+    is given; zeros (the cold start) when neither ``w0`` nor ``b0`` is."""
     d = X.shape[1]
     w_shape, b_shape = model.shapes(d)
     if w0 is None and b0 is None:  # the cold start: zeros in every model's flat coordinates
@@ -565,7 +565,7 @@ CV_NEWTON_MAX_WORK = 50_000_000
 # with O(n K) exponentials in its line search, so Newton's few steps cost less whatever n (5
 # folds x 10 penalties, float64, 2 cores: 2000 x 20 x 10 classes 0.83 s against 3.1 s, 20000 x
 # 20 x 10 9.0 s against 27.8 s, 1000 x 30 x 20 3.95 s against 7.2 s; at 2000 x 50, 3 or 10
-# classes, L-BFGS was 1.15x and 1.27x faster).
+# classes, L-BFGS is 1.15x and 1.27x faster).
 CV_KCLASS_NEWTON_MAX_D1 = 32
 CV_KCLASS_NEWTON_MAX_P = 1024
 DEFAULT_MAX_MEMORY = 1 << 30  # bytes for the lanes of one compiled path chunk
@@ -593,7 +593,8 @@ def _cv_solver(solver: str, model: Any, n: int, d: int, itemsize: int, max_memor
         return solver
     w_shape, b_shape = model.shapes(d)
     p = int(np.prod(w_shape)) + int(np.prod(b_shape))
-    few_features = (p > d + 1 and d + 1 <= CV_KCLASS_NEWTON_MAX_D1
+    logits = p // (d + 1)  # per row: 1 for two classes, K for K classes
+    few_features = (logits > 1 and d + 1 <= CV_KCLASS_NEWTON_MAX_D1
                     and p <= CV_KCLASS_NEWTON_MAX_P
                     and _lane_bytes(model, "newton", n, d, itemsize) <= max_memory)
     return "newton" if n * p * p <= CV_NEWTON_MAX_WORK or few_features else "lbfgs"

@@ -12,14 +12,13 @@ given makes the case invalid (:func:`problems`; the test suite applies the same 
 
 from __future__ import annotations
 
-import os
 import re
 import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import report
+from benchmarks import children, report
 from benchmarks.config import TARGETS
 from benchmarks.context import Context
 
@@ -70,9 +69,8 @@ def cell_seconds(cell) -> float:
 
 def kernel_env(dtype: str) -> dict[str, str]:
     """This process's environment, with the notebook's dtype and no compilation cache."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_COMPILATION_CACHE")}
-    env.update(JAXDL_NO_CACHE="1", JAXDL_NOTEBOOK_DTYPE=dtype)
-    return env
+    return {**children.env_without_cache(), "JAXDL_NO_CACHE": "1",
+            "JAXDL_NOTEBOOK_DTYPE": dtype}
 
 
 def run_notebook(path: Path, dtype: str) -> dict[str, Any]:
@@ -94,9 +92,10 @@ def run_notebook(path: Path, dtype: str) -> dict[str, Any]:
 
 def case_notebooks(ctx: Context) -> dict[str, Any]:
     dtypes = tuple(ctx.sizes.get("notebook_dtypes", DTYPES))
+    notebooks = paths(ctx)
     runs: dict[str, dict[str, Any]] = {}
     rows, targets, notes = [], [], []
-    for path in paths(ctx):
+    for path in notebooks:
         for dtype in dtypes:
             label = f"{path.stem} {dtype}"
             r = runs[label] = run_notebook(path, dtype)
@@ -112,7 +111,7 @@ def case_notebooks(ctx: Context) -> dict[str, Any]:
     if slowest is not None:
         notes.insert(0, f"slowest: {slowest}, {report.fmt_s(runs[slowest]['seconds'])}; "
                         f"each notebook in its own kernel, one after another")
-    return {"sizes": {"notebooks": [p.stem for p in paths(ctx)], "dtypes": list(dtypes)},
+    return {"sizes": {"notebooks": [p.stem for p in notebooks], "dtypes": list(dtypes)},
             "runs": runs, "agree": valid, "valid": valid,
             "agree_what": "every notebook ran without an error, FAIL, nan or a missing plot, "
                           "in the dtype it was given",
